@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerEstimate } from './estimate.js';
+
+const program = new Command();
+program
+  .name('suanli')
+  .description('suanli — an open exchange for AI compute (算力)')
+  .version('0.1.0');
+
+registerEstimate(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});
