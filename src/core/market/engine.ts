@@ -23,7 +23,7 @@ import {
   validateStatic,
   withinLimit,
 } from './rules.js';
-import { type Entry, LevelIndex, MinHeap } from './structures.js';
+import { type Entry, LevelIndex, lowerBound, MinHeap } from './structures.js';
 import {
   type AmendOrder,
   type AskUnit,
@@ -76,8 +76,8 @@ interface FNode {
   gpuCount: number;
   status: NodeStatus;
   listedBy: FAsk | null;
-  /** Per GPU, its bookings in start order (non-overlapping, non-empty windows). */
-  readonly gpus: FLease[][];
+  /** Bookings not yet ended, in start order; a GPU index is never in two overlapping ones. */
+  readonly bookings: FLease[];
 }
 interface FAsk {
   readonly side: 'ask';
@@ -126,10 +126,9 @@ interface PlanItem {
   readonly gpuIndices: readonly number[];
 }
 
-class Rejected extends Error {
-  constructor(readonly rejection: Rejection) {
-    super(rejection.message);
-  }
+/** Thrown inside a command to reject it; caught in `apply`. Not an Error: no stack to capture. */
+class Rejected {
+  constructor(readonly rejection: Rejection) {}
 }
 const fail = (code: Rejection['code'], message: string): never => {
   throw new Rejected({ code, message });
@@ -172,7 +171,9 @@ export class Engine implements MarketEngine {
         rejection = e.rejection;
       }
     }
-    if (this.touched.size > 0) {
+    if (this.touched.size === 1) {
+      for (const m of this.touched) this.events.push({ type: 'book_changed', market: m.key });
+    } else if (this.touched.size > 1) {
       const keys: string[] = [];
       for (const m of this.touched) keys.push(m.key);
       keys.sort();
@@ -266,10 +267,8 @@ export class Engine implements MarketEngine {
   private registerNode(cmd: RegisterNode): void {
     if (this.nodes.has(cmd.nodeId)) fail('DUPLICATE_ID', `node ${cmd.nodeId} exists`);
     const market = this.marketOf(cmd.acceleratorId, cmd.regionId);
-    const gpus: FLease[][] = [];
-    for (let i = 0; i < cmd.gpuCount; i++) gpus.push([]);
     this.nodes.set(cmd.nodeId, {
-      id: cmd.nodeId, providerId: cmd.providerId, market, gpuCount: cmd.gpuCount, status: 'online', listedBy: null, gpus,
+      id: cmd.nodeId, providerId: cmd.providerId, market, gpuCount: cmd.gpuCount, status: 'online', listedBy: null, bookings: [],
     });
     this.events.push({ type: 'node_registered', nodeId: cmd.nodeId, market: market.key, gpuCount: cmd.gpuCount });
   }
@@ -282,14 +281,10 @@ export class Engine implements MarketEngine {
 
   private updateNode(cmd: UpdateNode): void {
     const n = this.ownNode(cmd.nodeId, cmd.providerId);
-    if (cmd.gpuCount < n.gpuCount) {
-      for (let i = cmd.gpuCount; i < n.gpuCount; i++) {
-        if (n.gpus[i]!.some((l) => l.endMs > cmd.now)) fail('NODE_GPUS_BOOKED', 'GPUs beyond the new count are leased');
-      }
+    if (cmd.gpuCount < n.gpuCount && n.bookings.some((l) => l.gpuIndices.some((i) => i >= cmd.gpuCount))) {
+      fail('NODE_GPUS_BOOKED', 'GPUs beyond the new count are leased');
     }
     const grew = cmd.gpuCount > n.gpuCount;
-    while (n.gpus.length < cmd.gpuCount) n.gpus.push([]);
-    n.gpus.length = cmd.gpuCount;
     n.gpuCount = cmd.gpuCount;
     this.events.push({ type: 'node_updated', nodeId: n.id, gpuCount: n.gpuCount });
     if (n.listedBy) {
@@ -317,7 +312,7 @@ export class Engine implements MarketEngine {
   // ---- orders --------------------------------------------------------------------------
 
   private placeAsk(cmd: PlaceAsk): void {
-    if (this.orders.has(cmd.orderId)) fail('DUPLICATE_ID', `order ${cmd.orderId} exists`);
+    if (this.orders.has(cmd.orderId)) fail('DUPLICATE_ID', `order ${cmd.orderId} is active`);
     const nodes = cmd.nodeIds.map((id) => this.ownNode(id, cmd.providerId));
     const market = nodes[0]!.market;
     if (nodes.some((n) => n.market !== market)) fail('NODE_MARKET_MISMATCH', 'all nodes of an ask must be in one market');
@@ -341,8 +336,8 @@ export class Engine implements MarketEngine {
   }
 
   private placeBid(cmd: PlaceBid): void {
-    if (this.orders.has(cmd.orderId)) fail('DUPLICATE_ID', `order ${cmd.orderId} exists`);
-    const accelerators = new Set(compatibleAccelerators(cmd, this.catalog));
+    if (this.orders.has(cmd.orderId)) fail('DUPLICATE_ID', `order ${cmd.orderId} is active`);
+    const accelerators = this.acceleratorSet(cmd);
     const regions = cmd.regionIds ? new Set(cmd.regionIds) : null;
     const markets: FMarket[] = [];
     for (const acc of accelerators) {
@@ -360,10 +355,9 @@ export class Engine implements MarketEngine {
     this.events.push({ type: 'order_accepted', orderId: bid.id, side: 'bid' });
     this.matchBid(bid);
     if (bid.remaining === 0) {
-      bid.active = false;
       this.events.push({ type: 'order_filled', orderId: bid.id });
     } else if (bid.tif === 'IOC' || bid.tif === 'FOK') {
-      bid.active = false;
+      this.deactivate(bid);
       this.events.push({ type: 'order_cancelled', orderId: bid.id, reason: bid.tif === 'IOC' ? 'ioc_remainder' : 'fok_unfilled' });
     } else {
       this.rest(bid);
@@ -371,6 +365,20 @@ export class Engine implements MarketEngine {
       this.events.push({ type: 'order_rested', orderId: bid.id, side: 'bid', remaining: bid.remaining });
       this.touchOrder(bid);
     }
+  }
+
+  private readonly acceleratorSets = new Map<string, ReadonlySet<string>>();
+
+  /** The accelerators a bid accepts; bids naming the same accelerators share one set. */
+  private acceleratorSet(cmd: PlaceBid): ReadonlySet<string> {
+    if (cmd.computeClass !== undefined || cmd.acceleratorIds === undefined) return new Set(compatibleAccelerators(cmd, this.catalog));
+    const key = cmd.acceleratorIds.length === 1 ? cmd.acceleratorIds[0]! : cmd.acceleratorIds.join('\n');
+    let set = this.acceleratorSets.get(key);
+    if (!set) {
+      set = new Set(compatibleAccelerators(cmd, this.catalog));
+      if (this.acceleratorSets.size < 10_000) this.acceleratorSets.set(key, set);
+    }
+    return set;
   }
 
   private indexBid(bid: FBid, m: FMarket): Entry<FBid> {
@@ -393,8 +401,10 @@ export class Engine implements MarketEngine {
     bid.entries = null;
   }
 
+  /** The order is finished (filled, cancelled, expired): drop it from every index and forget it. */
   private deactivate(o: FOrder): void {
     o.active = false;
+    this.orders.delete(o.id);
     if (o.side === 'bid') {
       this.unindexBid(o);
       this.restingBids.delete(o);
@@ -408,8 +418,7 @@ export class Engine implements MarketEngine {
 
   private ownOrder(orderId: string, ownerId: string): FOrder {
     const o = this.orders.get(orderId);
-    if (!o || o.ownerId !== ownerId) return fail('ORDER_NOT_FOUND', `no order ${orderId}`);
-    if (!o.active) fail('ORDER_NOT_ACTIVE', `order ${orderId} is no longer active`);
+    if (!o || o.ownerId !== ownerId) return fail('ORDER_NOT_FOUND', `no active order ${orderId}`);
     return o;
   }
 
@@ -476,10 +485,9 @@ export class Engine implements MarketEngine {
 
   private endLease(cmd: EndLease): void {
     const l = this.leases.get(cmd.leaseId);
-    if (!l) return fail('LEASE_NOT_FOUND', `no lease ${cmd.leaseId}`);
-    if (l.endMs <= cmd.now || l.endMs === l.startMs) fail('LEASE_ALREADY_ENDED', `lease ${cmd.leaseId} has ended`);
+    if (!l) return fail('LEASE_NOT_FOUND', `no running or future lease ${cmd.leaseId}`);
     l.endMs = Math.max(l.startMs, cmd.now);
-    if (l.endMs === l.startMs) this.dropBooking(l);
+    this.dropBooking(l);
     this.events.push({ type: 'lease_ended', leaseId: l.id, atMs: l.endMs, reason: cmd.reason });
     const ask = l.node.listedBy;
     if (ask) {
@@ -490,35 +498,45 @@ export class Engine implements MarketEngine {
 
   // ---- capacity ------------------------------------------------------------------------
 
+  /** The lease has ended (or was cut to nothing): forget it and free its GPUs. */
   private dropBooking(lease: FLease): void {
-    for (const i of lease.gpuIndices) {
-      const list = lease.node.gpus[i];
-      if (!list) continue;
-      const at = list.indexOf(lease);
-      if (at >= 0) list.splice(at, 1);
-    }
+    this.leases.delete(lease.id);
+    const list = lease.node.bookings;
+    const at = list.indexOf(lease);
+    if (at >= 0) list.splice(at, 1);
   }
 
-  private isFree(list: FLease[], s: number, e: number): boolean {
-    for (let k = 0; k < list.length; k++) {
-      const b = list[k]!;
-      if (b.endMs <= s) continue;
-      return b.startMs >= e;
-    }
-    return true;
-  }
-
+  /** GPUs of `node` not booked anywhere in [s, e), ascending. */
   private freeIndices(node: FNode, s: number, e: number): number[] {
     const out: number[] = [];
-    const gpus = node.gpus;
-    for (let i = 0; i < gpus.length; i++) if (this.isFree(gpus[i]!, s, e)) out.push(i);
+    const busy = this.busyMask(node, s, e);
+    for (let i = 0; i < node.gpuCount; i++) if (busy === null || busy[i] === 0) out.push(i);
     return out;
+  }
+
+  private countFree(node: FNode, s: number, e: number): number {
+    const busy = this.busyMask(node, s, e);
+    if (busy === null) return node.gpuCount;
+    let n = 0;
+    for (let i = 0; i < node.gpuCount; i++) if (busy[i] === 0) n++;
+    return n;
+  }
+
+  private busyMask(node: FNode, s: number, e: number): Uint8Array | null {
+    let busy: Uint8Array | null = null;
+    for (const b of node.bookings) {
+      if (b.startMs >= e) break;
+      if (b.endMs <= s) continue;
+      busy ??= new Uint8Array(node.gpuCount);
+      for (const i of b.gpuIndices) busy[i] = 1;
+    }
+    return busy;
   }
 
   private freeNow(ask: FAsk): number {
     let n = 0;
     const now = this.lastNow;
-    for (const node of ask.nodes) if (node.status === 'online') n += this.freeIndices(node, now, now + 1).length;
+    for (const node of ask.nodes) if (node.status === 'online') n += this.countFree(node, now, now + 1);
     return n;
   }
 
@@ -560,16 +578,16 @@ export class Engine implements MarketEngine {
       const dt = ask.market.deciTflops;
       const need = gpusWanted(bid.isCompute, remaining, dt, bid.gpusPerNode);
       const free: NodeFree[] = [];
-      const byId = new Map<string, FNode>();
+      const online: FNode[] = [];
       for (const node of ask.nodes) {
         if (node.status !== 'online') continue;
-        byId.set(node.id, node);
+        online.push(node);
         free.push({ nodeId: node.id, gpuCount: node.gpuCount, free: this.freeIndices(node, s, e) });
       }
       const allocs = allocateInAsk(free, ask.unit, need, bid.gpusPerNode, bid.isCompute);
       if (allocs.length === 0 && useAwake && this.freeNow(ask) === 0) (sleepy ??= []).push(ask);
       for (const a of allocs) {
-        plan.push({ ask, node: byId.get(a.nodeId)!, gpuIndices: a.gpuIndices });
+        plan.push({ ask, node: online[a.index]!, gpuIndices: a.gpuIndices });
         remaining -= bid.isCompute ? a.gpuIndices.length * dt : a.gpuIndices.length;
       }
     };
@@ -624,7 +642,7 @@ export class Engine implements MarketEngine {
       const lease: FLease = { id: leaseId, node: p.node, gpuIndices: p.gpuIndices, startMs: s, endMs: e };
       this.leases.set(leaseId, lease);
       this.leaseEnds.push({ endMs: e, lease });
-      for (const i of p.gpuIndices) insertBooking(p.node.gpus[i]!, lease, now);
+      insertBooking(p.node.bookings, lease);
       market.lastTrade = p.ask.price;
       this.touched.add(market);
       if (p.ask !== lastAsk) {
@@ -646,7 +664,7 @@ export class Engine implements MarketEngine {
       if (s === this.lastNow && ask.asleep) continue;
       for (const node of ask.nodes) {
         if (node.status !== 'online') continue;
-        const free = this.freeIndices(node, s, e).length;
+        const free = this.countFree(node, s, e);
         if (ask.unit === 'node' ? free === node.gpuCount : free >= (bid.gpusPerNode ?? 1)) return true;
       }
     }
@@ -659,18 +677,24 @@ export class Engine implements MarketEngine {
     for (const a of asks) if (a.active && a.price < minPrice) minPrice = a.price;
     if (minPrice === Infinity || m.bids.size === 0) return;
     const threshold = minPrice * DECI_TFLOPS_PER_P;
-    for (const key of [...m.bids.keys]) {
+    const keys = m.bids.keys;
+    // Matching only marks entries dead or compacts into a new array, so walking the captured
+    // arrays stays valid; the next level is found by key because emptied levels leave `keys`.
+    for (let ki = 0; ki < keys.length; ) {
+      const key = keys[ki]!;
       if (-key < threshold) break;
-      const level = m.bids.level(key);
-      if (!level) continue;
-      for (const entry of level.items.slice(level.head)) {
+      const level = m.bids.level(key)!;
+      const items = level.items;
+      for (let i = level.head; i < items.length; i++) {
+        const entry = items[i]!;
         if (entry.dead) continue;
-        if (m.futureBids === 0 && asks.every((a) => !a.active || a.asleep)) return;
+        if (m.futureBids === 0 && allAsleep(asks)) return;
         const bid = entry.item;
-        if (!bid.active || !this.couldUse(bid, asks)) continue;
+        if (!this.couldUse(bid, asks)) continue;
         this.matchBid(bid);
         if (bid.remaining === 0) this.events.push({ type: 'order_filled', orderId: bid.id });
       }
+      ki = lowerBound(keys, key + 1);
     }
   }
 
@@ -722,20 +746,23 @@ export class Engine implements MarketEngine {
       if (!ok) throw new Error(`engine state invalid: ${msg}`);
     };
     for (const n of this.nodes.values()) {
-      check(n.gpus.length === n.gpuCount, `${n.id} gpu lists`);
-      for (const list of n.gpus) {
-        for (let k = 0; k < list.length; k++) {
-          const b = list[k]!;
-          check(b.endMs > b.startMs, `${n.id} empty booking ${b.id}`);
-          if (k > 0) check(list[k - 1]!.endMs <= b.startMs, `${n.id} overlapping bookings ${list[k - 1]!.id} ${b.id}`);
+      const list = n.bookings;
+      for (let k = 0; k < list.length; k++) {
+        const b = list[k]!;
+        check(b.endMs > b.startMs && b.endMs > this.lastNow, `${n.id} ended booking ${b.id}`);
+        check(this.leases.get(b.id) === b, `${n.id} booking ${b.id} not a live lease`);
+        check(b.gpuIndices.every((i) => i < n.gpuCount), `${n.id} booking ${b.id} beyond gpuCount`);
+        if (k > 0) check(list[k - 1]!.startMs <= b.startMs, `${n.id} bookings out of order`);
+        for (let j = 0; j < k; j++) {
+          const a = list[j]!;
+          if (a.startMs < b.endMs && b.startMs < a.endMs) {
+            check(!a.gpuIndices.some((i) => b.gpuIndices.includes(i)), `${n.id} GPU double-booked by ${a.id} and ${b.id}`);
+          }
         }
       }
       if (n.listedBy) check(n.listedBy.active && n.listedBy.nodes.includes(n), `${n.id} listedBy`);
     }
-    for (const l of this.leases.values()) {
-      if (l.endMs <= this.lastNow || l.endMs === l.startMs) continue;
-      for (const i of l.gpuIndices) check(l.node.gpus[i]?.includes(l) === true, `lease ${l.id} booking missing`);
-    }
+    for (const l of this.leases.values()) check(l.node.bookings.includes(l), `lease ${l.id} booking missing`);
     for (const m of this.marketMap.values()) {
       let prevKey = -Infinity;
       for (const key of m.all.keys) {
@@ -764,7 +791,11 @@ export class Engine implements MarketEngine {
       check(bids.every((b) => b.active && this.restingBids.has(b)), `${m.key} inactive bid indexed`);
       check(m.futureBids === bids.filter((b) => b.startAt !== undefined).length, `${m.key} future bid count`);
     }
-    for (const o of this.orders.values()) if (o.side === 'ask' && o.active) check(o.allEntry !== null, `${o.id} missing from index`);
+    for (const o of this.orders.values()) {
+      check(o.active, `${o.id} finished but remembered`);
+      if (o.side === 'ask') check(o.allEntry !== null, `${o.id} missing from index`);
+      else check(o.entries !== null || !this.restingBids.has(o), `${o.id} resting but unindexed`);
+    }
     for (const b of this.restingBids) {
       check(b.active && b.entries !== null && b.entries.length === b.markets.length, `${b.id} entries`);
       for (const m of this.marketMap.values()) check(b.markets.includes(m) === this.bidAccepts(b, m), `${b.id} markets`);
@@ -810,12 +841,14 @@ function deadlineOf(o: FOrder): number {
   return Math.min(a, b);
 }
 
-/** Insert a booking in start order, first dropping bookings that ended by `now`. */
-function insertBooking(list: FLease[], lease: FLease, now: number): void {
-  let drop = 0;
-  while (drop < list.length && list[drop]!.endMs <= now) drop++;
-  if (drop > 0) list.splice(0, drop);
+/** Insert a booking in start order. */
+function insertBooking(list: FLease[], lease: FLease): void {
   let i = list.length;
   while (i > 0 && list[i - 1]!.startMs > lease.startMs) i--;
   list.splice(i, 0, lease);
+}
+
+function allAsleep(asks: readonly FAsk[]): boolean {
+  for (const a of asks) if (a.active && !a.asleep) return false;
+  return true;
 }

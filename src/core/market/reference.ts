@@ -96,10 +96,9 @@ interface RBid {
 }
 type ROrder = RAsk | RBid;
 
-class Rejected extends Error {
-  constructor(readonly rejection: Rejection) {
-    super(rejection.message);
-  }
+/** Thrown inside a command to reject it; caught in `apply`. Not an Error: no stack to capture. */
+class Rejected {
+  constructor(readonly rejection: Rejection) {}
 }
 const fail = (code: Rejection['code'], message: string): never => {
   throw new Rejected({ code, message });
@@ -240,7 +239,7 @@ export class ReferenceEngine implements MarketEngine {
   // ---- orders --------------------------------------------------------------------------
 
   private placeAsk(cmd: PlaceAsk): void {
-    if (this.orders.has(cmd.orderId)) fail('DUPLICATE_ID', `order ${cmd.orderId} exists`);
+    if (this.orders.get(cmd.orderId)?.active) fail('DUPLICATE_ID', `order ${cmd.orderId} is active`);
     const nodes = cmd.nodeIds.map((id) => this.ownNode(id, cmd.providerId));
     const market = nodes[0]!.market;
     if (nodes.some((n) => n.market !== market)) fail('NODE_MARKET_MISMATCH', 'all nodes of an ask must be in one market');
@@ -258,7 +257,7 @@ export class ReferenceEngine implements MarketEngine {
   }
 
   private placeBid(cmd: PlaceBid): void {
-    if (this.orders.has(cmd.orderId)) fail('DUPLICATE_ID', `order ${cmd.orderId} exists`);
+    if (this.orders.get(cmd.orderId)?.active) fail('DUPLICATE_ID', `order ${cmd.orderId} is active`);
     const isCompute = cmd.quantity.kind === 'compute';
     const bid: RBid = {
       side: 'bid', id: cmd.orderId, ownerId: cmd.buyerId,
@@ -287,8 +286,7 @@ export class ReferenceEngine implements MarketEngine {
 
   private ownOrder(orderId: string, ownerId: string): ROrder {
     const o = this.orders.get(orderId);
-    if (!o || o.ownerId !== ownerId) return fail('ORDER_NOT_FOUND', `no order ${orderId}`);
-    if (!o.active) fail('ORDER_NOT_ACTIVE', `order ${orderId} is no longer active`);
+    if (!o || !o.active || o.ownerId !== ownerId) return fail('ORDER_NOT_FOUND', `no active order ${orderId}`);
     return o;
   }
 
@@ -341,8 +339,7 @@ export class ReferenceEngine implements MarketEngine {
 
   private endLease(cmd: EndLease): void {
     const l = this.leases.get(cmd.leaseId);
-    if (!l) return fail('LEASE_NOT_FOUND', `no lease ${cmd.leaseId}`);
-    if (l.endMs <= cmd.now || l.endMs === l.startMs) fail('LEASE_ALREADY_ENDED', `lease ${cmd.leaseId} has ended`);
+    if (!l || l.endMs <= cmd.now || l.endMs === l.startMs) return fail('LEASE_NOT_FOUND', `no running or future lease ${cmd.leaseId}`);
     l.endMs = Math.max(l.startMs, cmd.now);
     this.events.push({ type: 'lease_ended', leaseId: l.id, atMs: l.endMs, reason: cmd.reason });
     const ask = this.listingOf(l.nodeId);

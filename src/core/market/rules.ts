@@ -209,6 +209,8 @@ export interface NodeFree {
   readonly free: readonly number[];
 }
 export interface Allocation {
+  /** Position of the node in the list given to `allocateInAsk`. */
+  readonly index: number;
   readonly nodeId: string;
   readonly gpuIndices: readonly number[];
 }
@@ -227,8 +229,22 @@ export function allocateInAsk(
   overshoot: boolean,
 ): Allocation[] {
   const out: Allocation[] = [];
-  const used = new Set<number>();
   let need = needGpus;
+  if (nodes.length === 1) {
+    // One node: the general loop below would pick it once; same result without the bookkeeping.
+    const n = nodes[0]!;
+    let take = 0;
+    if (unit === 'node') {
+      const whole = n.free.length === n.gpuCount && (gpusPerNode === undefined || n.gpuCount % gpusPerNode === 0);
+      if (whole && (overshoot || n.gpuCount <= need)) take = n.gpuCount;
+    } else {
+      const usable = gpusPerNode ? Math.floor(n.free.length / gpusPerNode) * gpusPerNode : n.free.length;
+      take = Math.min(usable, need);
+    }
+    if (take > 0 && need > 0) out.push({ index: 0, nodeId: n.nodeId, gpuIndices: n.free.slice(0, take) });
+    return out;
+  }
+  const used = new Set<number>();
   const usableOf = (n: NodeFree): number => {
     if (unit === 'node') {
       if (n.free.length !== n.gpuCount) return 0;
@@ -260,7 +276,7 @@ export function allocateInAsk(
     const node = nodes[pick]!;
     const take = unit === 'node' ? node.gpuCount : fit >= 0 ? need : bigUsable;
     used.add(pick);
-    out.push({ nodeId: node.nodeId, gpuIndices: node.free.slice(0, take) });
+    out.push({ index: pick, nodeId: node.nodeId, gpuIndices: node.free.slice(0, take) });
     need -= take;
   }
   return out;

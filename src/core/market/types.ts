@@ -133,7 +133,13 @@ export type Command =
   | EndLease
   | Expire;
 
-/** Stable rejection codes. Never reuse or rename one. */
+/**
+ * Stable rejection codes. Never reuse or rename one.
+ * The engine holds live state only: finished orders and ended leases are forgotten (the store
+ * keeps history), so naming one gives ORDER_NOT_FOUND / LEASE_NOT_FOUND here; the exchange layer,
+ * which has the history, answers ORDER_NOT_ACTIVE / LEASE_ALREADY_ENDED instead. Order ids must
+ * be unique among active orders (DUPLICATE_ID); the exchange assigns ids that never repeat.
+ */
 export const RejectCodes = [
   'CLOCK_BACKWARDS',
   'INVALID_ID',

@@ -1,0 +1,117 @@
+/**
+ * bench:engine — our matching engine against the npm package nodejs-order-book on the identical
+ * workload, in one process and one run: 1,000,000 limit orders from mulberry32(42) (buy or sell
+ * with probability 1/2, price 10000 + U{-50..50}, size U{1..10}) after a 100,000-order warm-up
+ * on a throw-away book. Our side is one market of offline capacity with partial fills allowed,
+ * through the same matching code as every other order: a sell registers an offline-capacity
+ * block of `size` GPUs and asks for it; a buy is a GTC bid for `size` GPUs for one hour.
+ * Usage: npm run bench:engine [-- --json] [-- --orders N]
+ */
+import { OrderBook } from 'nodejs-order-book';
+import { Engine } from '../src/core/market/engine.js';
+import type { Command, EngineCatalog } from '../src/core/market/types.js';
+import { mulberry32 } from '../src/sim/prng.js';
+import { latencyStats, round } from './stats.js';
+
+interface Order {
+  readonly buy: boolean;
+  readonly price: number;
+  readonly size: number;
+}
+
+function workload(count: number, seed: number): Order[] {
+  const rnd = mulberry32(seed);
+  const out: Order[] = [];
+  for (let i = 0; i < count; i++) {
+    const buy = rnd() < 0.5;
+    const price = 10_000 + Math.floor(rnd() * 101) - 50;
+    const size = 1 + Math.floor(rnd() * 10);
+    out.push({ buy, price, size });
+  }
+  return out;
+}
+
+const CATALOG: EngineCatalog = {
+  accelerators: [{ id: 'nvidia-a100-sxm4-40g', fp16Tflops: 312, memoryGiB: 40, stack: 'cuda' }],
+  regions: [{ id: 'cn-guizhou-guiyang' }],
+};
+
+interface Result {
+  readonly ordersPerSecond: number;
+  readonly matchedQuantity: number;
+  readonly latency: ReturnType<typeof latencyStats>;
+}
+
+function runOurs(orders: readonly Order[], tag: string): Result {
+  const engine = new Engine(CATALOG);
+  const lat = new Float64Array(orders.length);
+  let now = 1_767_225_600_000;
+  let matched = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < orders.length; i++) {
+    const o = orders[i]!;
+    const s = process.hrtime.bigint();
+    now++;
+    let events;
+    if (o.buy) {
+      const cmd: Command = {
+        type: 'placeBid', now, orderId: `${tag}b${i}`, buyerId: 'buyer', acceleratorIds: ['nvidia-a100-sxm4-40g'],
+        quantity: { kind: 'gpus', gpus: o.size }, hours: 1, limitFen: o.price, allowPartial: true,
+      };
+      events = engine.apply(cmd).events;
+    } else {
+      const nodeId = `${tag}n${i}`;
+      engine.apply({
+        type: 'registerNode', now, nodeId, providerId: 'dc', acceleratorId: 'nvidia-a100-sxm4-40g',
+        regionId: 'cn-guizhou-guiyang', gpuCount: o.size, kind: 'offline',
+      });
+      events = engine.apply({ type: 'placeAsk', now, orderId: `${tag}a${i}`, providerId: 'dc', nodeIds: [nodeId], priceFenPerGpuHour: o.price }).events;
+    }
+    lat[i] = Number(process.hrtime.bigint() - s);
+    for (const e of events) if (e.type === 'trade') matched += e.gpus;
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { ordersPerSecond: Math.round(orders.length / seconds), matchedQuantity: matched, latency: latencyStats(lat) };
+}
+
+function runPeer(orders: readonly Order[], tag: string): Result {
+  const ob = new OrderBook();
+  const lat = new Float64Array(orders.length);
+  let matched = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < orders.length; i++) {
+    const o = orders[i]!;
+    const s = process.hrtime.bigint();
+    const r = ob.limit({ id: `${tag}${i}`, side: o.buy ? ('buy' as never) : ('sell' as never), size: o.size, price: o.price });
+    lat[i] = Number(process.hrtime.bigint() - s);
+    matched += o.size - (r.quantityLeft ?? 0);
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { ordersPerSecond: Math.round(orders.length / seconds), matchedQuantity: matched, latency: latencyStats(lat) };
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const json = args.includes('--json');
+  const n = Number(args[args.indexOf('--orders') + 1] ?? 0) || 1_000_000;
+  const warm = workload(100_000, 7);
+  const orders = workload(n, 42);
+  runPeer(warm, 'w');
+  runOurs(warm, 'w');
+  const peer = runPeer(orders, 'm');
+  const ours = runOurs(orders, 'm');
+  const ratio = round(ours.ordersPerSecond / peer.ordersPerSecond, 2);
+  const report = { orders: n, node: process.version, suanli: ours, nodejsOrderBook: peer, throughputRatio: ratio, target: { ratio: 3, maxPauseMs: 20 } };
+  if (json) {
+    console.log(JSON.stringify(report));
+    return;
+  }
+  const row = (name: string, r: Result): string =>
+    `${name.padEnd(20)} ${String(r.ordersPerSecond).padStart(10)} orders/s  p50 ${r.latency.p50Us} µs  p99 ${r.latency.p99Us} µs  p99.9 ${r.latency.p999Us} µs  longest ${r.latency.maxMs} ms  matched ${r.matchedQuantity}`;
+  console.log(`bench:engine — ${n} limit orders, mulberry32(42), ${process.version}`);
+  console.log(row('suanli', ours));
+  console.log(row('nodejs-order-book', peer));
+  console.log(`ratio ${ratio}× (target ≥ 3×, longest pause ≤ 20 ms)`);
+}
+
+main();
