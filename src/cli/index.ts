@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerDemo } from './demo.js';
 import { registerEstimate } from './estimate.js';
 
 const program = new Command();
@@ -9,6 +10,7 @@ program
   .version('0.1.0');
 
 registerEstimate(program);
+registerDemo(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err));

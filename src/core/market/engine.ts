@@ -68,6 +68,8 @@ interface FLease {
   readonly gpuIndices: readonly number[];
   readonly startMs: number;
   endMs: number;
+  /** The end this lease was queued under in `leaseEnds`; differs from endMs once ended early. */
+  readonly queuedEndMs: number;
 }
 interface FNode {
   readonly id: string;
@@ -142,7 +144,7 @@ export class Engine implements MarketEngine {
   private readonly orders = new Map<string, FOrder>();
   private readonly restingBids = new Set<FBid>();
   private readonly leases = new Map<string, FLease>();
-  private readonly leaseEnds = new MinHeap<{ endMs: number; lease: FLease }>((a, b) => a.endMs < b.endMs);
+  private readonly leaseEnds = new MinHeap<FLease>((a, b) => a.queuedEndMs < b.queuedEndMs);
   private readonly deadlines = new MinHeap<{ at: number; order: FOrder }>((a, b) => a.at < b.at);
   private lastNow = -1;
   private seq = 0;
@@ -217,10 +219,9 @@ export class Engine implements MarketEngine {
       }
     }
     let triggers: Map<FMarket, FAsk[]> | null = null;
-    for (let top = this.leaseEnds.peek(); top && top.endMs <= now; top = this.leaseEnds.peek()) {
+    for (let lease = this.leaseEnds.peek(); lease && lease.queuedEndMs <= now; lease = this.leaseEnds.peek()) {
       this.leaseEnds.pop();
-      const lease = top.lease;
-      if (lease.endMs !== top.endMs) continue; // ended early: that command already retried
+      if (lease.endMs !== lease.queuedEndMs) continue; // ended early: that command already retried
       this.dropBooking(lease);
       const ask = lease.node.listedBy;
       if (!ask) continue;
@@ -351,7 +352,6 @@ export class Engine implements MarketEngine {
       tif: cmd.timeInForce ?? 'GTC', expiresAt: cmd.expiresAt, allowPartial: cmd.allowPartial ?? false,
       seq: ++this.seq, active: true, markets, entries: null,
     };
-    this.orders.set(bid.id, bid);
     this.events.push({ type: 'order_accepted', orderId: bid.id, side: 'bid' });
     this.matchBid(bid);
     if (bid.remaining === 0) {
@@ -360,6 +360,7 @@ export class Engine implements MarketEngine {
       this.deactivate(bid);
       this.events.push({ type: 'order_cancelled', orderId: bid.id, reason: bid.tif === 'IOC' ? 'ioc_remainder' : 'fok_unfilled' });
     } else {
+      this.orders.set(bid.id, bid);
       this.rest(bid);
       this.pushDeadline(bid);
       this.events.push({ type: 'order_rested', orderId: bid.id, side: 'bid', remaining: bid.remaining });
@@ -584,7 +585,7 @@ export class Engine implements MarketEngine {
         online.push(node);
         free.push({ nodeId: node.id, gpuCount: node.gpuCount, free: this.freeIndices(node, s, e) });
       }
-      const allocs = allocateInAsk(free, ask.unit, need, bid.gpusPerNode, bid.isCompute);
+      const allocs = allocateInAsk(free, ask.unit, need, bid.gpusPerNode);
       if (allocs.length === 0 && useAwake && this.freeNow(ask) === 0) (sleepy ??= []).push(ask);
       for (const a of allocs) {
         plan.push({ ask, node: online[a.index]!, gpuIndices: a.gpuIndices });
@@ -639,9 +640,9 @@ export class Engine implements MarketEngine {
         type: 'lease_created', leaseId, tradeId, nodeId: p.node.id, gpuIndices: p.gpuIndices,
         priceFenPerGpuHour: p.ask.price, startMs: s, endMs: e,
       });
-      const lease: FLease = { id: leaseId, node: p.node, gpuIndices: p.gpuIndices, startMs: s, endMs: e };
+      const lease: FLease = { id: leaseId, node: p.node, gpuIndices: p.gpuIndices, startMs: s, endMs: e, queuedEndMs: e };
       this.leases.set(leaseId, lease);
-      this.leaseEnds.push({ endMs: e, lease });
+      this.leaseEnds.push(lease);
       insertBooking(p.node.bookings, lease);
       market.lastTrade = p.ask.price;
       this.touched.add(market);

@@ -400,7 +400,7 @@ export class ReferenceEngine implements MarketEngine {
         const node = this.nodes.get(id)!;
         if (node.status === 'online') free.push({ nodeId: id, gpuCount: node.gpuCount, free: this.freeIndices(node, s, e) });
       }
-      for (const a of allocateInAsk(free, ask.unit, need, bid.gpusPerNode, bid.isCompute)) {
+      for (const a of allocateInAsk(free, ask.unit, need, bid.gpusPerNode)) {
         plan.push({ ask, nodeId: a.nodeId, gpuIndices: a.gpuIndices });
         remaining -= bid.isCompute ? a.gpuIndices.length * dt : a.gpuIndices.length;
       }

@@ -137,7 +137,8 @@ function validateBid(cmd: PlaceBid, catalog: CatalogIndex): Rejection | null {
     if (!Array.isArray(cmd.regionIds) || cmd.regionIds.length === 0) return reject('UNKNOWN_REGION', 'regionIds must not be empty (leave it out for any region)');
     for (const r of cmd.regionIds) if (!catalog.regions.has(r)) return reject('UNKNOWN_REGION', `unknown region ${String(r)}`);
   }
-  if (compatibleAccelerators(cmd, catalog).length === 0) return reject('NO_COMPATIBLE_MARKET', 'no accelerator satisfies the bid');
+  // Listed accelerators all exist (checked above), so only a compute class can leave none.
+  if (cmd.computeClass !== undefined && compatibleAccelerators(cmd, catalog).length === 0) return reject('NO_COMPATIBLE_MARKET', 'no accelerator satisfies the bid');
   return null;
 }
 
@@ -195,6 +196,17 @@ export function limitPerGpuHour(isCompute: boolean, limitFen: number, gpuDeciTfl
   return isCompute ? Math.floor((limitFen * gpuDeciTflops) / DECI_TFLOPS_PER_P) : limitFen;
 }
 
+/**
+ * The most compute a compute-amount bid can end up buying: its amount rounded up to whole GPUs
+ * (and whole `gpusPerNode` groups) of the least convenient accelerator it accepts. The worst-case
+ * hold of such a bid is `limit × this ÷ 10_000 × hours`.
+ */
+export function worstCaseComputeDeciTflops(remaining: number, acceleratorDeciTflops: readonly number[], gpusPerNode: number | undefined): number {
+  let worst = remaining;
+  for (const dt of acceleratorDeciTflops) worst = Math.max(worst, gpusWanted(true, remaining, dt, gpusPerNode) * dt);
+  return worst;
+}
+
 /** GPUs still wanted, in a market whose GPU has `gpuDeciTflops`. */
 export function gpusWanted(isCompute: boolean, remaining: number, gpuDeciTflops: number, gpusPerNode: number | undefined): number {
   if (!isCompute) return remaining;
@@ -219,14 +231,15 @@ export interface Allocation {
  * Allocation inside one ask. Best fit: the node with the fewest usable GPUs that still covers
  * the need (so single-GPU leases pack onto partly used nodes and whole nodes stay free);
  * otherwise the node with the most usable GPUs, and repeat. Lowest free indices first.
- * `overshoot` lets compute-amount bids take a whole node a little larger than the need.
+ * A whole-node ask sells a node only to a bid that needs at least all of its GPUs, so no bid is
+ * ever sold more than `needGpus` (which bounds a compute bid's worst case, see
+ * `worstCaseComputeDeciTflops`).
  */
 export function allocateInAsk(
   nodes: readonly NodeFree[],
   unit: 'gpu' | 'node',
   needGpus: number,
   gpusPerNode: number | undefined,
-  overshoot: boolean,
 ): Allocation[] {
   const out: Allocation[] = [];
   let need = needGpus;
@@ -236,7 +249,7 @@ export function allocateInAsk(
     let take = 0;
     if (unit === 'node') {
       const whole = n.free.length === n.gpuCount && (gpusPerNode === undefined || n.gpuCount % gpusPerNode === 0);
-      if (whole && (overshoot || n.gpuCount <= need)) take = n.gpuCount;
+      if (whole && n.gpuCount <= need) take = n.gpuCount;
     } else {
       const usable = gpusPerNode ? Math.floor(n.free.length / gpusPerNode) * gpusPerNode : n.free.length;
       take = Math.min(usable, need);
@@ -249,7 +262,7 @@ export function allocateInAsk(
     if (unit === 'node') {
       if (n.free.length !== n.gpuCount) return 0;
       if (gpusPerNode !== undefined && n.gpuCount % gpusPerNode !== 0) return 0;
-      return !overshoot && n.gpuCount > need ? 0 : n.gpuCount;
+      return n.gpuCount > need ? 0 : n.gpuCount;
     }
     return gpusPerNode ? Math.floor(n.free.length / gpusPerNode) * gpusPerNode : n.free.length;
   };

@@ -222,6 +222,12 @@ export type EngineEvent =
   | { readonly type: 'lease_ended'; readonly leaseId: string; readonly atMs: number; readonly reason: EndLease['reason'] }
   | { readonly type: 'book_changed'; readonly market: string };
 
+/**
+ * Every command first lets time pass up to its `now` (orders expire, leases end, resting bids
+ * retry on the capacity that returns), then runs. A rejected command changes nothing itself, but
+ * its result still carries the events of that time passing: callers must apply and persist the
+ * events of every result, accepted or not.
+ */
 export type CommandResult =
   | { readonly ok: true; readonly events: readonly EngineEvent[] }
   | { readonly ok: false; readonly code: RejectCode; readonly message: string; readonly events: readonly EngineEvent[] };
