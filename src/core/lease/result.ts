@@ -1,0 +1,66 @@
+/**
+ * Outcome of a billing operation, and the one way those operations write to the ledger:
+ * a single linked batch, so each operation moves all of its money or none of it.
+ */
+import { TransferFlags, type CreateTransferResult } from '../ledger/codes.js';
+import type { LedgerApi, TransferInput } from '../ledger/types.js';
+
+/** Stable, append-only codes for billing rejections (ledger rejections come wrapped). */
+export const LEASE_REJECTIONS = [
+  'ledger_rejected', // the ledger refused a transfer: see transferId and transferResult
+  'id_invalid', // an id that goes into account or transfer ids is empty or holds ':'
+  'amount_must_be_positive',
+  'amount_invalid', // negative or beyond 2^63 − 1 (zero is fine: a few seconds of a cheap GPU cost 0 fen)
+  'terms_invalid', // price, GPU count, duration, fee rate or multiple out of range
+  'scope_invalid',
+  'expiry_invalid', // a voucher that would expire before it is granted
+  'hold_not_active', // the bid hold was closed, or its pending transfers expired
+  'lease_not_active',
+  'funding_short', // the lease's escrow cannot pay its full term
+  'voucher_not_expired',
+  'voucher_unknown', // a replayed hold names a voucher account the caller did not pass
+] as const;
+export type LeaseRejection = (typeof LEASE_REJECTIONS)[number];
+
+export type OpResult<T> =
+  | {
+      readonly ok: true;
+      readonly value: T;
+      /** Ids of the transfers this operation wrote (or found already written). */
+      readonly transferIds: readonly string[];
+      /** Every transfer already existed: this call was a retry of one that succeeded. */
+      readonly replayed: boolean;
+    }
+  | {
+      readonly ok: false;
+      readonly code: LeaseRejection;
+      readonly transferId?: string;
+      readonly transferResult?: CreateTransferResult;
+    };
+
+export type Rejection = Extract<OpResult<unknown>, { ok: false }>;
+
+export function reject(code: LeaseRejection): Rejection {
+  return { ok: false, code };
+}
+
+export type Committed = { readonly ok: true; readonly transferIds: readonly string[]; readonly replayed: boolean };
+
+/** Writes the transfers as one linked chain. Empty plans succeed without touching the ledger. */
+export function commit(ledger: LedgerApi, transfers: readonly TransferInput[], nowMs: number): Committed | Rejection {
+  const ids = transfers.map((t) => t.id);
+  if (transfers.length === 0) return { ok: true, transferIds: ids, replayed: false };
+  const linked = transfers.map((t, i) =>
+    i < transfers.length - 1 ? { ...t, flags: (t.flags ?? 0) | TransferFlags.linked } : t,
+  );
+  const results = ledger.createTransfers(linked, nowMs);
+  const failedAt = results.findIndex((r) => r !== 'ok' && r !== 'exists' && r !== 'linked_event_failed');
+  if (failedAt >= 0) {
+    return { ok: false, code: 'ledger_rejected', transferId: ids[failedAt]!, transferResult: results[failedAt]! };
+  }
+  return { ok: true, transferIds: ids, replayed: results.every((r) => r === 'exists') };
+}
+
+export function succeed<T>(value: T, committed: Committed): OpResult<T> {
+  return { ok: true, value, transferIds: committed.transferIds, replayed: committed.replayed };
+}

@@ -1,0 +1,441 @@
+/**
+ * The fast ledger: Map-based, double-entry, TigerBeetle-shaped (four totals per account,
+ * two-phase transfers, linked chains, balancing transfers, idempotent ids). Pure: time comes
+ * in with every batch; nothing here reads a clock or a random source.
+ *
+ * Business rejections are result codes. Exceptions mean a bug (an invariant broke).
+ */
+import {
+  ACCOUNT_FLAGS_ALL,
+  ACCOUNT_KINDS,
+  AccountFlags,
+  TRANSFER_FLAGS_ALL,
+  TRANSIENT_TRANSFER_RESULTS,
+  TransferFlags,
+  isUserKind,
+  type AccountKind,
+  type CreateAccountResult,
+  type CreateTransferResult,
+  type TransferCode,
+} from './codes.js';
+import { runChains, sameTransferInput } from './batch.js';
+import { ExpiryQueue } from './expiry-queue.js';
+import { checkTransferInput } from './input-check.js';
+import { assertInvariants } from './invariants.js';
+import {
+  MAX_BATCH,
+  MAX_FEN,
+  type Account,
+  type AccountInput,
+  type LedgerApi,
+  type PendingStatus,
+  type Transfer,
+  type TransferInput,
+} from './types.js';
+
+interface AccountState {
+  readonly id: string;
+  readonly kind: AccountKind;
+  readonly ownerId: string;
+  readonly flags: number;
+  readonly timestampMs: number;
+  dp: bigint; // debits posted
+  cp: bigint; // credits posted
+  dpend: bigint; // debits pending
+  cpend: bigint; // credits pending
+  readonly history: Transfer[];
+}
+
+interface Stored {
+  readonly transfer: Transfer;
+  readonly input: TransferInput;
+}
+
+/** How to take back one applied event when a linked chain fails. */
+type Undo =
+  | { readonly kind: 'new'; readonly stored: Stored; readonly dr: AccountState; readonly cr: AccountState }
+  | {
+      readonly kind: 'resolve';
+      readonly stored: Stored;
+      readonly dr: AccountState;
+      readonly cr: AccountState;
+      readonly pendingAmountFen: bigint;
+    };
+
+export interface LedgerOptions {
+  /** Run the full (O(accounts + pending)) invariant check after every batch. For tests. */
+  readonly checkInvariantsEveryBatch?: boolean;
+}
+
+const KIND_SET: ReadonlySet<string> = new Set(ACCOUNT_KINDS);
+const { pending: PENDING, postPending: POST, voidPending: VOID } = TransferFlags;
+const { balancingDebit: BAL_DEBIT, balancingCredit: BAL_CREDIT } = TransferFlags;
+const { debitsMustNotExceedCredits: DMNEC, creditsMustNotExceedDebits: CMNED } = AccountFlags;
+
+function view(s: AccountState): Account {
+  return {
+    id: s.id,
+    kind: s.kind,
+    ownerId: s.ownerId,
+    flags: s.flags,
+    debitsPostedFen: s.dp,
+    creditsPostedFen: s.cp,
+    debitsPendingFen: s.dpend,
+    creditsPendingFen: s.cpend,
+    timestampMs: s.timestampMs,
+  };
+}
+
+export class Ledger implements LedgerApi {
+  private readonly accounts = new Map<string, AccountState>();
+  private readonly accountOrder: AccountState[] = [];
+  private readonly byOwner = new Map<string, AccountState[]>();
+  private readonly transfers = new Map<string, Stored>();
+  private readonly pendingStatus = new Map<string, PendingStatus>();
+  private readonly failedIds = new Map<string, CreateTransferResult>();
+  private readonly expiry = new ExpiryQueue();
+  private readonly undo: Undo[] = [];
+  private readonly undoAccounts: AccountState[] = [];
+  /** Balances of accounts touched in this batch, as they were before it: the per-batch check. */
+  private readonly touched = new Map<AccountState, readonly [bigint, bigint, bigint, bigint]>();
+  private seq = 0;
+  private clock = 0;
+
+  constructor(private readonly options: LedgerOptions = {}) {}
+
+  get clockMs(): number {
+    return this.clock;
+  }
+
+  createAccounts(batch: readonly AccountInput[], nowMs: number): readonly CreateAccountResult[] {
+    this.tick(nowMs);
+    if (batch.length > MAX_BATCH) return batch.map(() => 'batch_too_large');
+    const results = runChains(
+      batch,
+      ACCOUNT_FLAGS_ALL,
+      (k) => this.createAccount(batch[k]!),
+      () => {
+        for (let a = this.undoAccounts.pop(); a !== undefined; a = this.undoAccounts.pop()) this.dropAccount(a);
+      },
+      () => {
+        this.undoAccounts.length = 0;
+      },
+    );
+    if (this.options.checkInvariantsEveryBatch) assertInvariants(this);
+    return results;
+  }
+
+  createTransfers(batch: readonly TransferInput[], nowMs: number): readonly CreateTransferResult[] {
+    this.tick(nowMs);
+    this.expireUpTo(this.clock);
+    if (batch.length > MAX_BATCH) {
+      this.endBatch();
+      return batch.map(() => 'batch_too_large');
+    }
+    const results = runChains(
+      batch,
+      TRANSFER_FLAGS_ALL,
+      (k) => this.createTransfer(batch[k]!),
+      () => {
+        for (let u = this.undo.pop(); u !== undefined; u = this.undo.pop()) this.revert(u);
+      },
+      () => {
+        this.undo.length = 0;
+      },
+    );
+    this.endBatch();
+    return results;
+  }
+
+  expirePending(nowMs: number): readonly string[] {
+    this.tick(nowMs);
+    const expired = this.expireUpTo(this.clock);
+    this.endBatch();
+    return expired;
+  }
+
+  getAccount(id: string): Account | undefined {
+    const s = this.accounts.get(id);
+    return s === undefined ? undefined : view(s);
+  }
+
+  getTransfer(id: string): Transfer | undefined {
+    return this.transfers.get(id)?.transfer;
+  }
+
+  getPendingStatus(pendingId: string): PendingStatus | undefined {
+    return this.pendingStatus.get(pendingId);
+  }
+
+  getAccountTransfers(accountId: string): readonly Transfer[] {
+    return this.accounts.get(accountId)?.history.slice() ?? [];
+  }
+
+  getAccountsByOwner(ownerId: string): readonly Account[] {
+    return (this.byOwner.get(ownerId) ?? []).map(view);
+  }
+
+  listAccounts(): readonly Account[] {
+    return this.accountOrder.map(view);
+  }
+
+  listOpenPending(): readonly Transfer[] {
+    const open: Transfer[] = [];
+    for (const [id, status] of this.pendingStatus) if (status === 'pending') open.push(this.transfers.get(id)!.transfer);
+    return open.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The ledger clock never runs backwards: a late `nowMs` is read as "now". */
+  private tick(nowMs: number): void {
+    if (nowMs > this.clock) this.clock = nowMs;
+  }
+
+  private createAccount(a: AccountInput): CreateAccountResult {
+    if (a.id === '') return 'id_must_not_be_empty';
+    if (!Number.isInteger(a.flags) || a.flags < 0 || a.flags > ACCOUNT_FLAGS_ALL) return 'reserved_flag';
+    if ((a.flags & DMNEC) !== 0 && (a.flags & CMNED) !== 0) return 'flags_are_mutually_exclusive';
+    if (!KIND_SET.has(a.kind)) return 'kind_invalid';
+    if (isUserKind(a.kind) && (a.flags & DMNEC) === 0) return 'flags_invalid_for_kind';
+    const flags = a.flags & ~AccountFlags.linked;
+    const existing = this.accounts.get(a.id);
+    if (existing !== undefined) {
+      const same = existing.kind === a.kind && existing.ownerId === a.ownerId && existing.flags === flags;
+      return same ? 'exists' : 'exists_with_different_fields';
+    }
+    const s: AccountState = {
+      id: a.id,
+      kind: a.kind,
+      ownerId: a.ownerId,
+      flags,
+      timestampMs: this.clock,
+      dp: 0n,
+      cp: 0n,
+      dpend: 0n,
+      cpend: 0n,
+      history: [],
+    };
+    this.accounts.set(a.id, s);
+    this.accountOrder.push(s);
+    const owned = this.byOwner.get(a.ownerId);
+    if (owned === undefined) this.byOwner.set(a.ownerId, [s]);
+    else owned.push(s);
+    this.undoAccounts.push(s);
+    return 'ok';
+  }
+
+  private dropAccount(s: AccountState): void {
+    this.accounts.delete(s.id);
+    this.accountOrder.pop();
+    this.byOwner.get(s.ownerId)?.pop();
+  }
+
+  private createTransfer(t: TransferInput): CreateTransferResult {
+    const result = this.validateAndApply(t);
+    if (TRANSIENT_TRANSFER_RESULTS.has(result)) this.failedIds.set(t.id, result);
+    return result;
+  }
+
+  private validateAndApply(t: TransferInput): CreateTransferResult {
+    const invalid = checkTransferInput(t, this.clock);
+    if (invalid !== undefined) return invalid;
+    const flags = t.flags ?? 0;
+    const resolving = (flags & (POST | VOID)) !== 0;
+    const pendingId = t.pendingId ?? '';
+    const debitId = t.debitAccountId ?? '';
+    const creditId = t.creditAccountId ?? '';
+    const timeoutMs = t.timeoutMs ?? 0;
+
+    const existing = this.transfers.get(t.id);
+    if (existing !== undefined) return sameTransferInput(existing.input, t) ? 'exists' : 'exists_with_different_fields';
+    if (this.failedIds.has(t.id)) return 'id_already_failed';
+
+    return resolving
+      ? this.resolvePending(t, (flags & POST) !== 0, pendingId, debitId, creditId)
+      : this.applyNew(t, t.amountFen!, flags, debitId, creditId, timeoutMs);
+  }
+
+  private applyNew(
+    t: TransferInput,
+    requestedFen: bigint,
+    flags: number,
+    debitId: string,
+    creditId: string,
+    timeoutMs: number,
+  ): CreateTransferResult {
+    const dr = this.accounts.get(debitId);
+    if (dr === undefined) return 'debit_account_not_found';
+    const cr = this.accounts.get(creditId);
+    if (cr === undefined) return 'credit_account_not_found';
+    let amount = requestedFen;
+    if ((flags & BAL_DEBIT) !== 0) {
+      const room = dr.cp - dr.dp - dr.dpend;
+      amount = room <= 0n ? 0n : room < amount ? room : amount;
+    }
+    if ((flags & BAL_CREDIT) !== 0) {
+      const room = cr.dp - cr.cp - cr.cpend;
+      amount = room <= 0n ? 0n : room < amount ? room : amount;
+    }
+    const debitsAfter = dr.dp + dr.dpend + amount;
+    const creditsAfter = cr.cp + cr.cpend + amount;
+    if (debitsAfter > MAX_FEN || creditsAfter > MAX_FEN) return 'overflow';
+    if ((dr.flags & DMNEC) !== 0 && debitsAfter > dr.cp) return 'exceeds_credits';
+    if ((cr.flags & CMNED) !== 0 && creditsAfter > cr.dp) return 'exceeds_debits';
+
+    this.touch(dr);
+    this.touch(cr);
+    const isPending = (flags & PENDING) !== 0;
+    if (isPending) {
+      dr.dpend += amount;
+      cr.cpend += amount;
+    } else {
+      dr.dp += amount;
+      cr.cp += amount;
+    }
+    const stored = this.record(t, dr, cr, amount, timeoutMs);
+    if (isPending) {
+      this.pendingStatus.set(t.id, 'pending');
+      if (timeoutMs > 0) {
+        this.expiry.push({ expiresAtMs: this.clock + timeoutMs, seq: stored.transfer.seq, transferId: t.id });
+      }
+    }
+    this.undo.push({ kind: 'new', stored, dr, cr });
+    return 'ok';
+  }
+
+  private resolvePending(
+    t: TransferInput,
+    isPost: boolean,
+    pendingId: string,
+    debitId: string,
+    creditId: string,
+  ): CreateTransferResult {
+    const p = this.transfers.get(pendingId)?.transfer;
+    if (p === undefined) return 'pending_not_found';
+    if ((p.flags & PENDING) === 0) return 'pending_not_pending';
+    if (debitId !== '' && debitId !== p.debitAccountId) return 'pending_has_different_debit_account';
+    if (creditId !== '' && creditId !== p.creditAccountId) return 'pending_has_different_credit_account';
+    const status = this.pendingStatus.get(pendingId);
+    if (status === 'posted') return 'pending_already_posted';
+    if (status === 'voided') return 'pending_already_voided';
+    if (status === 'expired') return 'pending_expired';
+    let amount = p.amountFen;
+    if (isPost) {
+      if (t.amountFen !== undefined) {
+        if (t.amountFen > p.amountFen) return 'post_exceeds_pending';
+        amount = t.amountFen;
+      }
+    } else if (t.amountFen !== undefined && t.amountFen !== p.amountFen) return 'pending_has_different_amount';
+
+    const dr = this.accounts.get(p.debitAccountId)!;
+    const cr = this.accounts.get(p.creditAccountId)!;
+    this.touch(dr);
+    this.touch(cr);
+    dr.dpend -= p.amountFen;
+    cr.cpend -= p.amountFen;
+    if (isPost) {
+      dr.dp += amount;
+      cr.cp += amount;
+    }
+    this.pendingStatus.set(pendingId, isPost ? 'posted' : 'voided');
+    const stored = this.record(t, dr, cr, amount, 0);
+    this.undo.push({ kind: 'resolve', stored, dr, cr, pendingAmountFen: p.amountFen });
+    return 'ok';
+  }
+
+  private record(t: TransferInput, dr: AccountState, cr: AccountState, amountFen: bigint, timeoutMs: number): Stored {
+    const transfer: Transfer = {
+      id: t.id,
+      debitAccountId: dr.id,
+      creditAccountId: cr.id,
+      amountFen,
+      code: t.code as TransferCode,
+      flags: t.flags ?? 0,
+      pendingId: t.pendingId ?? '',
+      timeoutMs,
+      userData: t.userData ?? '',
+      timestampMs: this.clock,
+      seq: ++this.seq,
+    };
+    const stored: Stored = { transfer, input: t };
+    this.transfers.set(t.id, stored);
+    dr.history.push(transfer);
+    cr.history.push(transfer);
+    return stored;
+  }
+
+  private revert(u: Undo): void {
+    const t = u.stored.transfer;
+    const { dr, cr } = u;
+    if (u.kind === 'new') {
+      if ((t.flags & PENDING) !== 0) {
+        dr.dpend -= t.amountFen;
+        cr.cpend -= t.amountFen;
+        this.pendingStatus.delete(t.id);
+      } else {
+        dr.dp -= t.amountFen;
+        cr.cp -= t.amountFen;
+      }
+    } else {
+      dr.dpend += u.pendingAmountFen;
+      cr.cpend += u.pendingAmountFen;
+      if ((t.flags & POST) !== 0) {
+        dr.dp -= t.amountFen;
+        cr.cp -= t.amountFen;
+      }
+      this.pendingStatus.set(t.pendingId, 'pending');
+    }
+    this.transfers.delete(t.id);
+    dr.history.pop();
+    cr.history.pop();
+    this.seq--;
+  }
+
+  private expireUpTo(nowMs: number): string[] {
+    const expired: string[] = [];
+    for (let e = this.expiry.peek(); e !== undefined && e.expiresAtMs <= nowMs; e = this.expiry.peek()) {
+      this.expiry.pop();
+      const t = this.transfers.get(e.transferId)?.transfer;
+      // Stale entries: the pending was resolved, or rolled back and its id reused.
+      if (t === undefined || t.seq !== e.seq || t.timestampMs + t.timeoutMs !== e.expiresAtMs) continue;
+      if (this.pendingStatus.get(t.id) !== 'pending') continue;
+      const dr = this.accounts.get(t.debitAccountId)!;
+      const cr = this.accounts.get(t.creditAccountId)!;
+      this.touch(dr);
+      this.touch(cr);
+      dr.dpend -= t.amountFen;
+      cr.cpend -= t.amountFen;
+      this.pendingStatus.set(t.id, 'expired');
+      expired.push(t.id);
+    }
+    return expired;
+  }
+
+  private touch(s: AccountState): void {
+    if (!this.touched.has(s)) this.touched.set(s, [s.dp, s.cp, s.dpend, s.cpend]);
+  }
+
+  /**
+   * Cheap check after every batch, over the accounts it touched: the batch moved as much
+   * out as in (posted and pending), and no account broke its limit or went negative.
+   */
+  private endBatch(): void {
+    let posted = 0n;
+    let pending = 0n;
+    for (const [s, before] of this.touched) {
+      posted += s.cp - s.dp + before[0] - before[1];
+      pending += s.cpend - s.dpend + before[2] - before[3];
+      const broken =
+        s.dp < 0n ||
+        s.cp < 0n ||
+        s.dpend < 0n ||
+        s.cpend < 0n ||
+        ((s.flags & DMNEC) !== 0 && s.dp + s.dpend > s.cp) ||
+        ((s.flags & CMNED) !== 0 && s.cp + s.cpend > s.dp) ||
+        (isUserKind(s.kind) && s.cp < s.dp);
+      if (broken) throw new Error(`ledger invariant broken on account ${s.id}`);
+    }
+    this.touched.clear();
+    if (posted !== 0n || pending !== 0n) throw new Error('ledger invariant broken: batch does not sum to zero');
+    if (this.options.checkInvariantsEveryBatch) assertInvariants(this);
+  }
+}
