@@ -36,6 +36,7 @@ import {
   type EndLease,
   type EngineCatalog,
   type EngineEvent,
+  MAX_BID_DECI_TFLOPS,
   MAX_BID_GPUS,
   type MarketEngine,
   type MarketSummary,
@@ -50,6 +51,17 @@ import {
   type UpdateNode,
 } from './types.js';
 
+/**
+ * Resting bids per accelerator (not per market: a bid open to any region would otherwise sit in
+ * dozens of indexes). A bid's limit scales the same way in every region of one accelerator, so
+ * the order within a market is this order filtered by region.
+ */
+interface FBidBook {
+  readonly deciTflops: number;
+  /** Keyed by minus the scaled limit, so ascending order is best bid first. */
+  readonly bids: LevelIndex<FBid>;
+  futureBids: number;
+}
 interface FMarket {
   readonly key: string;
   readonly acceleratorId: string;
@@ -57,9 +69,7 @@ interface FMarket {
   readonly deciTflops: number;
   readonly all: LevelIndex<FAsk>;
   readonly awake: LevelIndex<FAsk>;
-  /** Keyed by minus the scaled limit, so ascending order is best bid first. */
-  readonly bids: LevelIndex<FBid>;
-  futureBids: number;
+  readonly book: FBidBook;
   lastTrade: number | null;
 }
 interface FLease {
@@ -116,9 +126,16 @@ interface FBid {
   readonly allowPartial: boolean;
   seq: number;
   active: boolean;
-  /** Compatible existing markets, and this bid's entry in each one's bid index while resting. */
+  /**
+   * An upper bound on what this bid could gather now (GPUs, or deci-TFLOPS for compute bids):
+   * what its last walk found, plus every gain since that it was not retried for. An all-or-none
+   * bid whose reach stays below its remaining quantity cannot match, so retries skip it.
+   */
+  reach: number;
+  /** Compatible existing markets; while resting, its entry in each compatible accelerator's bid book. */
   readonly markets: FMarket[];
   entries: Entry<FBid>[] | null;
+  books: FBidBook[] | null;
 }
 type FOrder = FAsk | FBid;
 
@@ -145,6 +162,8 @@ export class Engine implements MarketEngine {
   private readonly restingBids = new Set<FBid>();
   private readonly leases = new Map<string, FLease>();
   private readonly leaseEnds = new MinHeap<FLease>((a, b) => a.queuedEndMs < b.queuedEndMs);
+  /** Leases that start in the future: their start changes the depth (free GPUs now). */
+  private readonly leaseStarts = new MinHeap<FLease>((a, b) => a.startMs < b.startMs);
   private readonly deadlines = new MinHeap<{ at: number; order: FOrder }>((a, b) => a.at < b.at);
   private lastNow = -1;
   private seq = 0;
@@ -218,6 +237,11 @@ export class Engine implements MarketEngine {
         this.touchOrder(o);
       }
     }
+    for (let lease = this.leaseStarts.peek(); lease && lease.startMs <= now; lease = this.leaseStarts.peek()) {
+      this.leaseStarts.pop();
+      const ask = lease.node.listedBy;
+      if (ask && this.leases.get(lease.id) === lease) this.touched.add(ask.market);
+    }
     let triggers: Map<FMarket, FAsk[]> | null = null;
     for (let lease = this.leaseEnds.peek(); lease && lease.queuedEndMs <= now; lease = this.leaseEnds.peek()) {
       this.leaseEnds.pop();
@@ -225,6 +249,7 @@ export class Engine implements MarketEngine {
       this.dropBooking(lease);
       const ask = lease.node.listedBy;
       if (!ask) continue;
+      this.touched.add(ask.market);
       this.wake(ask);
       triggers ??= new Map();
       const list = triggers.get(ask.market);
@@ -232,7 +257,8 @@ export class Engine implements MarketEngine {
       else if (!list.includes(ask)) list.push(ask);
     }
     if (triggers) {
-      for (const m of [...triggers.keys()].sort((a, b) => (a.key < b.key ? -1 : 1))) this.retry(m, triggers.get(m)!);
+      const all = [...triggers.values()].flat();
+      for (const m of [...triggers.keys()].sort((a, b) => (a.key < b.key ? -1 : 1))) this.retry(m, triggers.get(m)!, all);
     }
   }
 
@@ -249,18 +275,13 @@ export class Engine implements MarketEngine {
     if (m) return m;
     m = {
       key, acceleratorId, regionId, deciTflops: deciTflopsOf(this.catalog.accelerators.get(acceleratorId)!),
-      all: new LevelIndex(), awake: new LevelIndex(), bids: new LevelIndex(), futureBids: 0, lastTrade: null,
+      all: new LevelIndex(), awake: new LevelIndex(), book: this.bookOf(acceleratorId), lastTrade: null,
     };
     this.marketMap.set(key, m);
     const list = this.marketsByAccelerator.get(acceleratorId);
     if (list) list.push(m);
     else this.marketsByAccelerator.set(acceleratorId, [m]);
-    for (const bid of this.restingBids) {
-      if (this.bidAccepts(bid, m)) {
-        bid.markets.push(m);
-        bid.entries!.push(this.indexBid(bid, m));
-      }
-    }
+    for (const bid of this.restingBids) if (this.bidAccepts(bid, m)) bid.markets.push(m);
     this.touched.add(m);
     return m;
   }
@@ -285,12 +306,12 @@ export class Engine implements MarketEngine {
     if (cmd.gpuCount < n.gpuCount && n.bookings.some((l) => l.gpuIndices.some((i) => i >= cmd.gpuCount))) {
       fail('NODE_GPUS_BOOKED', 'GPUs beyond the new count are leased');
     }
-    const grew = cmd.gpuCount > n.gpuCount;
     n.gpuCount = cmd.gpuCount;
     this.events.push({ type: 'node_updated', nodeId: n.id, gpuCount: n.gpuCount });
     if (n.listedBy) {
+      // Growing adds GPUs; shrinking can make a whole-node ask fit a bid that was too small for it.
       this.touched.add(n.market);
-      if (grew) this.capacityAppeared(n.listedBy);
+      this.capacityAppeared(n.listedBy);
     }
   }
 
@@ -350,7 +371,7 @@ export class Engine implements MarketEngine {
       remaining: cmd.quantity.kind === 'compute' ? cmd.quantity.deciTflops : cmd.quantity.gpus,
       gpusPerNode: cmd.gpusPerNode, hours: cmd.hours, startAt: cmd.startAt, limit: cmd.limitFen,
       tif: cmd.timeInForce ?? 'GTC', expiresAt: cmd.expiresAt, allowPartial: cmd.allowPartial ?? false,
-      seq: ++this.seq, active: true, markets, entries: null,
+      seq: ++this.seq, active: true, reach: 0, markets, entries: null, books: null,
     };
     this.events.push({ type: 'order_accepted', orderId: bid.id, side: 'bid' });
     this.matchBid(bid);
@@ -382,24 +403,40 @@ export class Engine implements MarketEngine {
     return set;
   }
 
-  private indexBid(bid: FBid, m: FMarket): Entry<FBid> {
-    if (bid.startAt !== undefined) m.futureBids++;
-    return m.bids.insert(bid, -scaledLimit(bid.isCompute, bid.limit, m.deciTflops), bid.seq);
+  private readonly bidBooks = new Map<string, FBidBook>();
+
+  private bookOf(acceleratorId: string): FBidBook {
+    let book = this.bidBooks.get(acceleratorId);
+    if (!book) {
+      book = { deciTflops: deciTflopsOf(this.catalog.accelerators.get(acceleratorId)!), bids: new LevelIndex(), futureBids: 0 };
+      this.bidBooks.set(acceleratorId, book);
+    }
+    return book;
   }
 
   private rest(bid: FBid): void {
     this.restingBids.add(bid);
-    bid.entries = bid.markets.map((m) => this.indexBid(bid, m));
+    const books: FBidBook[] = [];
+    const entries: Entry<FBid>[] = [];
+    for (const acc of bid.accelerators) {
+      const book = this.bookOf(acc);
+      if (bid.startAt !== undefined) book.futureBids++;
+      books.push(book);
+      entries.push(book.bids.insert(bid, -scaledLimit(bid.isCompute, bid.limit, book.deciTflops), bid.seq));
+    }
+    bid.books = books;
+    bid.entries = entries;
   }
 
   private unindexBid(bid: FBid): void {
-    if (!bid.entries) return;
-    for (let i = 0; i < bid.markets.length; i++) {
-      const m = bid.markets[i]!;
-      m.bids.remove(bid.entries[i]!);
-      if (bid.startAt !== undefined) m.futureBids--;
+    if (!bid.entries || !bid.books) return;
+    for (let i = 0; i < bid.books.length; i++) {
+      const book = bid.books[i]!;
+      book.bids.remove(bid.entries[i]!);
+      if (bid.startAt !== undefined) book.futureBids--;
     }
     bid.entries = null;
+    bid.books = null;
   }
 
   /** The order is finished (filled, cancelled, expired): drop it from every index and forget it. */
@@ -456,6 +493,7 @@ export class Engine implements MarketEngine {
     }
     if (cmd.remaining !== undefined) {
       if (!o.isCompute && cmd.remaining > MAX_BID_GPUS) fail('INVALID_QUANTITY', `gpus must be at most ${MAX_BID_GPUS}`);
+      if (o.isCompute && cmd.remaining > MAX_BID_DECI_TFLOPS) fail('INVALID_QUANTITY', 'a compute amount is at most 1,000,000 P');
       if (!o.isCompute && o.gpusPerNode !== undefined && cmd.remaining % o.gpusPerNode !== 0) {
         fail('INVALID_GPUS_PER_NODE', 'remaining must be a multiple of gpusPerNode');
       }
@@ -510,20 +548,48 @@ export class Engine implements MarketEngine {
   /** GPUs of `node` not booked anywhere in [s, e), ascending. */
   private freeIndices(node: FNode, s: number, e: number): number[] {
     const out: number[] = [];
-    const busy = this.busyMask(node, s, e);
-    for (let i = 0; i < node.gpuCount; i++) if (busy === null || busy[i] === 0) out.push(i);
+    const n = node.gpuCount;
+    if (n <= 30) {
+      const busy = this.busyBits(node, s, e);
+      for (let i = 0; i < n; i++) if ((busy & (1 << i)) === 0) out.push(i);
+      return out;
+    }
+    const busy = this.busyArray(node, s, e);
+    for (let i = 0; i < n; i++) if (busy === null || busy[i] === 0) out.push(i);
     return out;
   }
 
   private countFree(node: FNode, s: number, e: number): number {
-    const busy = this.busyMask(node, s, e);
-    if (busy === null) return node.gpuCount;
-    let n = 0;
-    for (let i = 0; i < node.gpuCount; i++) if (busy[i] === 0) n++;
-    return n;
+    const n = node.gpuCount;
+    if (node.bookings.length === 0) return n;
+    if (n <= 30) {
+      let busy = this.busyBits(node, s, e);
+      let c = 0;
+      while (busy !== 0) {
+        busy &= busy - 1;
+        c++;
+      }
+      return n - c;
+    }
+    const busy = this.busyArray(node, s, e);
+    if (busy === null) return n;
+    let free = 0;
+    for (let i = 0; i < n; i++) if (busy[i] === 0) free++;
+    return free;
   }
 
-  private busyMask(node: FNode, s: number, e: number): Uint8Array | null {
+  /** Busy GPUs in [s, e) as bits (nodes of up to 30 GPUs: no allocation on the hot path). */
+  private busyBits(node: FNode, s: number, e: number): number {
+    let busy = 0;
+    for (const b of node.bookings) {
+      if (b.startMs >= e) break;
+      if (b.endMs <= s) continue;
+      for (const i of b.gpuIndices) busy |= 1 << i;
+    }
+    return busy;
+  }
+
+  private busyArray(node: FNode, s: number, e: number): Uint8Array | null {
     let busy: Uint8Array | null = null;
     for (const b of node.bookings) {
       if (b.startMs >= e) break;
@@ -572,18 +638,40 @@ export class Engine implements MarketEngine {
     const e = s + bid.hours * MS_PER_HOUR;
     const useAwake = s === now;
     let remaining = bid.remaining;
+    // Everything usable this walk saw, whatever the need (whole-node asks make what an allocation
+    // takes non-monotonic in capacity; this total is a bound that is monotonic).
+    let usableTotal = 0;
     const plan: PlanItem[] = [];
     let sleepy: FAsk[] | null = null;
     const take = (ask: FAsk): void => {
       if (!this.askFits(bid, ask, e)) return;
       const dt = ask.market.deciTflops;
       const need = gpusWanted(bid.isCompute, remaining, dt, bid.gpusPerNode);
+      if (ask.nodes.length === 1 && ask.unit === 'gpu') {
+        // One node selling single GPUs (the common case, and every offline-capacity block):
+        // the allocation rule reduces to "the lowest free indices, in whole groups".
+        const node = ask.nodes[0]!;
+        const free = node.status === 'online' ? this.freeIndices(node, s, e) : [];
+        const usable = bid.gpusPerNode ? free.length - (free.length % bid.gpusPerNode) : free.length;
+        usableTotal += bid.isCompute ? usable * dt : usable;
+        const n = Math.min(usable, need);
+        if (n <= 0) {
+          if (useAwake && this.freeNow(ask) === 0) (sleepy ??= []).push(ask);
+          return;
+        }
+        plan.push({ ask, node, gpuIndices: n === free.length ? free : free.slice(0, n) });
+        remaining -= bid.isCompute ? n * dt : n;
+        return;
+      }
       const free: NodeFree[] = [];
       const online: FNode[] = [];
       for (const node of ask.nodes) {
         if (node.status !== 'online') continue;
         online.push(node);
-        free.push({ nodeId: node.id, gpuCount: node.gpuCount, free: this.freeIndices(node, s, e) });
+        const f = this.freeIndices(node, s, e);
+        free.push({ nodeId: node.id, gpuCount: node.gpuCount, free: f });
+        const usable = ask.unit === 'node' ? (f.length === node.gpuCount ? f.length : 0) : bid.gpusPerNode ? f.length - (f.length % bid.gpusPerNode) : f.length;
+        usableTotal += bid.isCompute ? usable * dt : usable;
       }
       const allocs = allocateInAsk(free, ask.unit, need, bid.gpusPerNode);
       if (allocs.length === 0 && useAwake && this.freeNow(ask) === 0) (sleepy ??= []).push(ask);
@@ -625,7 +713,11 @@ export class Engine implements MarketEngine {
     }
     if (sleepy) for (const a of sleepy as FAsk[]) this.sleep(a);
     const allOrNone = !bid.allowPartial || bid.tif === 'FOK';
-    if (plan.length === 0 || (allOrNone && remaining > 0)) return;
+    if (plan.length === 0 || (allOrNone && remaining > 0)) {
+      bid.reach = usableTotal;
+      return;
+    }
+    bid.reach = 0; // a partial fill took everything it could reach
     let lastAsk: FAsk | null = null;
     for (const p of plan) {
       const n = ++this.tradeSeq;
@@ -643,6 +735,7 @@ export class Engine implements MarketEngine {
       const lease: FLease = { id: leaseId, node: p.node, gpuIndices: p.gpuIndices, startMs: s, endMs: e, queuedEndMs: e };
       this.leases.set(leaseId, lease);
       this.leaseEnds.push(lease);
+      if (s > now) this.leaseStarts.push(lease);
       insertBooking(p.node.bookings, lease);
       market.lastTrade = p.ask.price;
       this.touched.add(market);
@@ -656,42 +749,62 @@ export class Engine implements MarketEngine {
     this.touchOrder(bid);
   }
 
-  /** Could `bid` use any capacity of the asks that just gained some? (Exact: if not, a retry finds nothing.) */
-  private couldUse(bid: FBid, asks: readonly FAsk[]): boolean {
+  /**
+   * How much of the capacity on `asks` (which just gained some) `bid` could use: an upper bound
+   * on how much more the bid can reach now, in its own units. Zero means a retry finds nothing.
+   */
+  private gainFor(bid: FBid, asks: readonly FAsk[]): number {
     const s = bid.startAt ?? this.lastNow;
     const e = s + bid.hours * MS_PER_HOUR;
+    let gain = 0;
     for (const ask of asks) {
-      if (!ask.active || !withinLimit(bid.isCompute, bid.limit, ask.price, ask.market.deciTflops) || !this.askFits(bid, ask, e)) continue;
+      if (!ask.active || !this.bidAccepts(bid, ask.market) || !withinLimit(bid.isCompute, bid.limit, ask.price, ask.market.deciTflops) || !this.askFits(bid, ask, e)) continue;
       if (s === this.lastNow && ask.asleep) continue;
+      let gpus = 0;
       for (const node of ask.nodes) {
         if (node.status !== 'online') continue;
         const free = this.countFree(node, s, e);
-        if (ask.unit === 'node' ? free === node.gpuCount : free >= (bid.gpusPerNode ?? 1)) return true;
+        if (ask.unit === 'node') gpus += free === node.gpuCount ? free : 0;
+        else gpus += bid.gpusPerNode ? free - (free % bid.gpusPerNode) : free;
       }
+      gain += bid.isCompute ? gpus * ask.market.deciTflops : gpus;
     }
-    return false;
+    return gain;
   }
 
-  /** Capacity appeared on `asks` (all in market `m`): retry resting bids that accept `m`, best first. */
-  private retry(m: FMarket, asks: readonly FAsk[]): void {
+  /**
+   * Capacity appeared on `asks` (all in market `m`): retry resting bids that accept `m`, best
+   * first. `gained` is every ask that gained capacity in this command (several markets when time
+   * passes): an all-or-none bid is skipped only if its reach plus all of that cannot fill it.
+   */
+  private retry(m: FMarket, asks: readonly FAsk[], gained: readonly FAsk[] = asks): void {
     let minPrice = Infinity;
     for (const a of asks) if (a.active && a.price < minPrice) minPrice = a.price;
-    if (minPrice === Infinity || m.bids.size === 0) return;
+    const book = m.book;
+    if (minPrice === Infinity || book.bids.size === 0) return;
     const threshold = minPrice * DECI_TFLOPS_PER_P;
-    const keys = m.bids.keys;
+    const keys = book.bids.keys;
     // Matching only marks entries dead or compacts into a new array, so walking the captured
     // arrays stays valid; the next level is found by key because emptied levels leave `keys`.
     for (let ki = 0; ki < keys.length; ) {
       const key = keys[ki]!;
       if (-key < threshold) break;
-      const level = m.bids.level(key)!;
+      const level = book.bids.level(key)!;
       const items = level.items;
       for (let i = level.head; i < items.length; i++) {
         const entry = items[i]!;
         if (entry.dead) continue;
-        if (m.futureBids === 0 && allAsleep(asks)) return;
+        if (book.futureBids === 0 && allAsleep(asks)) return;
         const bid = entry.item;
-        if (!this.couldUse(bid, asks)) continue;
+        if (bid.regions !== null && !bid.regions.has(m.regionId)) continue;
+        if (this.gainFor(bid, asks) === 0) continue;
+        if (!bid.allowPartial) {
+          const gain = gained === asks ? this.gainFor(bid, asks) : this.gainFor(bid, gained);
+          if (bid.reach + gain < bid.remaining) {
+            bid.reach += gain; // still cannot fill all-or-none: no walk needed
+            continue;
+          }
+        }
         this.matchBid(bid);
         if (bid.remaining === 0) this.events.push({ type: 'order_filled', orderId: bid.id });
       }
@@ -722,8 +835,9 @@ export class Engine implements MarketEngine {
       else asks.push({ priceFenPerGpuHour: entry.item.price, gpus: free });
     }
     const bids = new Map<number, number>();
-    for (const entry of m.bids.entries()) {
+    for (const entry of m.book.bids.entries()) {
       const b = entry.item;
+      if (b.regions !== null && !b.regions.has(m.regionId)) continue;
       const p = limitPerGpuHour(b.isCompute, b.limit, m.deciTflops);
       bids.set(p, (bids.get(p) ?? 0) + gpusWanted(b.isCompute, b.remaining, m.deciTflops, b.gpusPerNode));
     }
@@ -787,10 +901,12 @@ export class Engine implements MarketEngine {
           check(p.price < q.price || (p.price === q.price && p.seq < q.seq), `${m.key} ask order`);
         }
       }
-      const bids = [...m.bids.entries()].map((e) => e.item);
-      check(new Set(bids).size === bids.length, `${m.key} bid listed twice`);
-      check(bids.every((b) => b.active && this.restingBids.has(b)), `${m.key} inactive bid indexed`);
-      check(m.futureBids === bids.filter((b) => b.startAt !== undefined).length, `${m.key} future bid count`);
+    }
+    for (const [acc, book] of this.bidBooks) {
+      const bids = [...book.bids.entries()].map((e) => e.item);
+      check(new Set(bids).size === bids.length, `${acc} bid listed twice`);
+      check(bids.every((b) => b.active && this.restingBids.has(b) && b.accelerators.has(acc)), `${acc} stray bid indexed`);
+      check(book.futureBids === bids.filter((b) => b.startAt !== undefined).length, `${acc} future bid count`);
     }
     for (const o of this.orders.values()) {
       check(o.active, `${o.id} finished but remembered`);
@@ -798,7 +914,7 @@ export class Engine implements MarketEngine {
       else check(o.entries !== null || !this.restingBids.has(o), `${o.id} resting but unindexed`);
     }
     for (const b of this.restingBids) {
-      check(b.active && b.entries !== null && b.entries.length === b.markets.length, `${b.id} entries`);
+      check(b.active && b.entries !== null && b.entries.length === b.accelerators.size, `${b.id} entries`);
       for (const m of this.marketMap.values()) check(b.markets.includes(m) === this.bidAccepts(b, m), `${b.id} markets`);
     }
   }

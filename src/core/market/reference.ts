@@ -29,6 +29,7 @@ import {
   type EndLease,
   type EngineCatalog,
   type EngineEvent,
+  MAX_BID_DECI_TFLOPS,
   MAX_BID_GPUS,
   type MarketEngine,
   type MarketSummary,
@@ -171,9 +172,13 @@ export class ReferenceEngine implements MarketEngine {
     }
     const gained = new Map<string, RAsk[]>();
     for (const l of this.leases.values()) {
-      if (l.endMs <= prev || l.endMs > now || l.endMs === l.startMs) continue;
+      if (l.endMs === l.startMs) continue;
       const ask = this.listingOf(l.nodeId);
       if (!ask) continue;
+      // A listed node's free GPUs change when a lease starts or ends: its book changes.
+      if (l.startMs > prev && l.startMs <= now) this.touched.add(ask.market);
+      if (l.endMs <= prev || l.endMs > now) continue;
+      this.touched.add(ask.market);
       const list = gained.get(ask.market) ?? [];
       if (!list.includes(ask)) list.push(ask);
       gained.set(ask.market, list);
@@ -214,13 +219,13 @@ export class ReferenceEngine implements MarketEngine {
         }
       }
     }
-    const grew = cmd.gpuCount > n.gpuCount;
     n.gpuCount = cmd.gpuCount;
     this.events.push({ type: 'node_updated', nodeId: n.id, gpuCount: n.gpuCount });
     const ask = this.listingOf(n.id);
     if (ask) {
+      // Growing adds GPUs; shrinking can make a whole-node ask fit a bid that was too small for it.
       this.touched.add(n.market);
-      if (grew) this.retry(n.market, [ask]);
+      this.retry(n.market, [ask]);
     }
   }
 
@@ -314,6 +319,7 @@ export class ReferenceEngine implements MarketEngine {
     }
     if (cmd.remaining !== undefined) {
       if (!o.isCompute && cmd.remaining > MAX_BID_GPUS) fail('INVALID_QUANTITY', `gpus must be at most ${MAX_BID_GPUS}`);
+      if (o.isCompute && cmd.remaining > MAX_BID_DECI_TFLOPS) fail('INVALID_QUANTITY', 'a compute amount is at most 1,000,000 P');
       if (!o.isCompute && o.gpusPerNode !== undefined && cmd.remaining % o.gpusPerNode !== 0) {
         fail('INVALID_GPUS_PER_NODE', 'remaining must be a multiple of gpusPerNode');
       }

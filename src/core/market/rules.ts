@@ -12,6 +12,7 @@ import {
   type EngineAccelerator,
   type EngineCatalog,
   MAX_ASK_NODES,
+  MAX_BID_DECI_TFLOPS,
   MAX_BID_GPUS,
   MAX_ID_LENGTH,
   MAX_LEASE_HOURS,
@@ -105,7 +106,7 @@ function validateQuantity(q: BidQuantity, gpn: number | undefined): Rejection | 
     return null;
   }
   if (q.kind === 'compute') {
-    if (!isPosInt(q.deciTflops, 1_000_000 * DECI_TFLOPS_PER_P)) return reject('INVALID_QUANTITY', 'compute amount must be a positive number of 0.1 TFLOPS, at most 1,000,000 P');
+    if (!isPosInt(q.deciTflops, MAX_BID_DECI_TFLOPS)) return reject('INVALID_QUANTITY', 'compute amount must be a positive number of 0.1 TFLOPS, at most 1,000,000 P');
     return null;
   }
   return reject('INVALID_QUANTITY', 'quantity kind must be gpus or compute');

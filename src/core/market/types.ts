@@ -13,6 +13,7 @@ export const MAX_START_AHEAD_MS = 366 * 24 * MS_PER_HOUR;
 export const MAX_PRICE_FEN = 100_000_000; // 1,000,000 CNY per GPU-hour (or per P-hour)
 export const MAX_NODE_GPUS = 100_000; // offline capacity can be large
 export const MAX_BID_GPUS = 1_000_000;
+export const MAX_BID_DECI_TFLOPS = 1_000_000 * 10_000; // 1,000,000 P
 export const MAX_ASK_NODES = 1_000;
 export const MAX_ID_LENGTH = 128;
 
@@ -186,7 +187,7 @@ export type EngineEvent =
   | {
       readonly type: 'order_cancelled';
       readonly orderId: string;
-      readonly reason: 'user' | 'ioc_remainder' | 'fok_unfilled' | 'aon_unfilled';
+      readonly reason: 'user' | 'ioc_remainder' | 'fok_unfilled';
     }
   | { readonly type: 'order_expired'; readonly orderId: string; readonly reason: 'expires_at' | 'available_until' | 'start_passed' }
   | {
