@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatFen, parseYuan } from '../ledger/money.js';
-import { bidWorstCaseFen, bpsOf, chargeFen, computeBidWorstCaseFen, splitCharge, validTerms } from './billing.js';
+import {
+  MAX_PRICE_FEN_PER_GPU_HOUR,
+  bidWorstCaseFen,
+  bpsOf,
+  chargeFen,
+  computeBidHoldFen,
+  computeBidWorstCaseFen,
+  splitCharge,
+  validTerms,
+} from './billing.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -11,24 +20,44 @@ describe('billing arithmetic', () => {
     expect(formatFen(chargeFen(2270, 3, 2 * HOUR_MS))).toBe('136.20');
   });
 
-  it('charges 37 min 13 s at the per-second amount, rounded down once', () => {
+  it('charges 37 min 13 s at the per-second amount, rounded down once, and splits the fee exactly', () => {
     const elapsedMs = (37 * 60 + 13) * 1000;
     // 2270 × 3 × 2233 s / 3600 s = 4224.09… fen
     expect(chargeFen(2270, 3, elapsedMs)).toBe(4224n);
-    expect(bpsOf(4224n, 500)).toBe(211n);
+    // per second: 2233 whole seconds at 6810 fen per hour, rounded down once
+    expect(chargeFen(2270, 3, elapsedMs)).toBe((6810n * 2233n) / 3600n);
+    const split = splitCharge(4224n, 0n, 500);
+    expect(split.cashFeeFen).toBe(211n); // 211.2 → 211: the fee rounds down, the provider keeps the fen
+    expect(split.cashChargeFen - split.cashFeeFen).toBe(4013n);
   });
 
-  it('splits a fee at 500 bps exactly: provider + fee = charge', () => {
+  it('splits a fee at 500 bps exactly: provider + fee = charge, voucher and cash apart', () => {
     const split = splitCharge(13_620n, 0n, 500);
     expect(split).toEqual({ voucherChargeFen: 0n, cashChargeFen: 13_620n, voucherFeeFen: 0n, cashFeeFen: 681n });
-    expect(13_620n - 681n).toBe(12_939n);
+    // 5 % of 136.20 is exactly 6.81: the provider's 95 % is 129.39, nothing lost to rounding
+    expect(split.cashChargeFen - split.cashFeeFen).toBe((13_620n * 9_500n) / 10_000n);
+    const mixed = splitCharge(13_620n, 5_000n, 500);
+    expect(mixed).toEqual({ voucherChargeFen: 5_000n, cashChargeFen: 8_620n, voucherFeeFen: 250n, cashFeeFen: 431n });
+    expect(mixed.voucherFeeFen + mixed.cashFeeFen).toBe(681n);
   });
 
-  it('sizes bid holds: GPU bids exactly, compute-amount bids rounded up', () => {
+  it('sizes GPU bid holds exactly: limit × GPUs × hours', () => {
     expect(bidWorstCaseFen(2500, 8, 24 * HOUR_MS)).toBe(480_000n);
-    // 2.5 P for 1 h at 1001 fen per P-hour = 2502.5 fen → 2503
-    expect(computeBidWorstCaseFen(1001, 2500, HOUR_MS)).toBe(2503n);
-    expect(computeBidWorstCaseFen(1000, 2500, HOUR_MS)).toBe(2500n);
+    expect(bidWorstCaseFen(2270, 3, 2 * HOUR_MS)).toBe(13_620n);
+  });
+
+  it('sizes compute-amount bid holds on the whole GPUs the engine will actually trade', () => {
+    // 2.5 P for 1 h at 1001 fen per P-hour, if the amount were bought exactly: 2502.5 → 2502
+    expect(computeBidWorstCaseFen(1001, 25_000, HOUR_MS)).toBe(2502n);
+    // On 312-TFLOPS GPUs, 2.5 P is 8.01 GPUs: the engine buys 9 (28.08 P·h at the limit) ...
+    const a100 = { limitFenPerPHour: 10_000, remainingDeciTflops: 25_000, acceleratorDeciTflops: [3120], durationMs: HOUR_MS };
+    expect(computeBidHoldFen({ ...a100, gpusPerNode: undefined })).toBe(28_080n);
+    // ... which at the highest price the limit admits (floor(10_000 × 3120 / 10_000) per GPU-hour) costs exactly that
+    expect(chargeFen(3120, 9, HOUR_MS)).toBe(28_080n);
+    // whole 8-GPU servers: 16 GPUs
+    expect(computeBidHoldFen({ ...a100, gpusPerNode: 8 })).toBe(49_920n);
+    // accepting a bigger GPU too (1200 TFLOPS: 3 of them for 2.5 P): the worse of the two roundings
+    expect(computeBidHoldFen({ ...a100, acceleratorDeciTflops: [3120, 12_000], gpusPerNode: undefined })).toBe(36_000n);
   });
 
   it('rejects terms outside the safe range', () => {
@@ -37,9 +66,14 @@ describe('billing arithmetic', () => {
     expect(validTerms(22.7, 3, HOUR_MS)).toBe(false);
     expect(validTerms(2270, 0, HOUR_MS)).toBe(false);
     expect(validTerms(2270, 3, -1)).toBe(false);
+    expect(validTerms(MAX_PRICE_FEN_PER_GPU_HOUR, 100_000, 10 * 366 * 24 * HOUR_MS)).toBe(true);
+    expect(validTerms(MAX_PRICE_FEN_PER_GPU_HOUR + 1, 1, HOUR_MS)).toBe(false);
+    // the largest lease the terms admit still fits a ledger amount (2^63 − 1)
+    expect(chargeFen(MAX_PRICE_FEN_PER_GPU_HOUR, 100_000, 10 * 366 * 24 * HOUR_MS)).toBeLessThan(1n << 63n);
     expect(() => chargeFen(1.5, 1, 1)).toThrow(RangeError);
     expect(() => chargeFen(1, 1, -1)).toThrow(RangeError);
     expect(() => computeBidWorstCaseFen(-1, 1, 1)).toThrow(RangeError);
+    expect(() => computeBidWorstCaseFen(1, 1.5, 1)).toThrow(RangeError);
   });
 
   it('formats and parses fen without floating point', () => {

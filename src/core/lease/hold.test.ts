@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { accountIds } from '../ledger/chart.js';
+import { accountIds, deposit } from '../ledger/chart.js';
 import { assertInvariants } from '../ledger/invariants.js';
 import { IMPLEMENTATIONS } from '../ledger/testkit.js';
 import { availableFen, balanceFen, type LedgerApi } from '../ledger/types.js';
-import { bidWorstCaseFen, chargeFen } from './billing.js';
+import { bidWorstCaseFen, chargeFen, computeBidHoldFen } from './billing.js';
 import { A100, A100_BEIJING, BEIJING, HOUR_MS, T0, balances, feesFen, market, placeAndTrade, unwrap } from './fixture.js';
 import { fillBid, holdForBid, releaseHold, type HoldForBidArgs } from './hold.js';
 import { accrue, endLease } from './lease.js';
@@ -55,6 +55,10 @@ describe.each(IMPLEMENTATIONS)('bid holds on %s', (_name, make) => {
     expect(holdForBid(ledger, { ...BID, vouchers: [g] }, T0)).toMatchObject({ ok: true, replayed: true, value: hold });
     expect(holdForBid(ledger, BID, T0)).toEqual({ ok: false, code: 'voucher_unknown' });
     expect(holdForBid(ledger, { ...BID, vouchers: [g], amountFen: WORST + 1n }, T0)).toMatchObject({
+      ok: false,
+      transferResult: 'exists_with_different_fields',
+    });
+    expect(holdForBid(ledger, { ...BID, vouchers: [g], timeoutMs: 60_000 }, T0)).toMatchObject({
       ok: false,
       transferResult: 'exists_with_different_fields',
     });
@@ -151,6 +155,18 @@ describe.each(IMPLEMENTATIONS)('bid holds on %s', (_name, make) => {
     expect(sponsorFen()).toBe(1_000_000n);
   });
 
+  it('times a hold on the ledger clock, and releases a lapsed hold without tripping over its expiry', () => {
+    ledger = market(make, CASH);
+    ledger.expirePending(T0 + 5_000); // the ledger clock is ahead of the caller's
+    const hold = unwrap(holdForBid(ledger, { ...BID, timeoutMs: 60_000 }, T0));
+    expect(hold.expiresAtMs).toBe(T0 + 65_000);
+    expect(ledger.getTransfer('bid:B1:hold:0')!.timestampMs + 60_000).toBe(hold.expiresAtMs);
+    // released exactly when it lapses: the ledger expires it first, the release must not void it
+    expect(releaseHold(ledger, hold, T0 + 65_000)).toMatchObject({ ok: true, value: { state: 'closed' } });
+    expect(ledger.getPendingStatus('bid:B1:hold:0')).toBe('expired');
+    expect(cashAvailable()).toBe(CASH);
+  });
+
   it('lets a hold lapse at its timeout; the lapsed hold cannot trade', () => {
     ledger = market(make, CASH);
     const hold = unwrap(holdForBid(ledger, { ...BID, timeoutMs: 60_000 }, T0));
@@ -193,5 +209,33 @@ describe.each(IMPLEMENTATIONS)('bid holds on %s', (_name, make) => {
     const ended = unwrap(endLease(ledger, l3, T0 + 95 * 60_000, 'buyer_stopped'));
     expect(ended.refund.toSponsorFen).toBe(2270n - 567n);
     expect(sponsorFen()).toBe(sponsorBefore + 2270n - 567n);
+  });
+  it('holds a compute-amount bid for the whole GPUs it will buy, so the trade needs nothing more', () => {
+    ledger = market(make, CASH);
+    // 2.5 P on 312-TFLOPS GPUs for 1 h at 10_000 fen per P-hour: 9 GPUs, not 8.01
+    const heldFen = computeBidHoldFen({ limitFenPerPHour: 10_000, remainingDeciTflops: 25_000, acceleratorDeciTflops: [3120], gpusPerNode: undefined, durationMs: HOUR_MS });
+    const hold = unwrap(holdForBid(ledger, { ...BID, amountFen: heldFen }, T0));
+    const costFen = chargeFen(3120, 9, HOUR_MS); // the dearest ask the limit admits
+    const fill = unwrap(fillBid(ledger, hold, { leaseId: 'L1', costFen, remainingFen: 0n }, T0));
+    expect(costFen).toBe(heldFen);
+    expect(ledger.getTransfer('bid:B1:fill:L1:topup')).toBeUndefined();
+    expect(fill.funding.cashFen).toBe(costFen);
+  });
+
+  it('needs cash beyond the hold when a compute bid mixes GPU sizes (market worst case too small), all or nothing', () => {
+    // Known gap in worstCaseComputeDeciTflops (README.md): 0.4 TFLOPS over GPUs of 0.3 and 0.5
+    // is held as 0.6, but the engine can buy one 0.3 and then, for the 0.1 left, one 0.5.
+    const sizes = { limitFenPerPHour: 10_000, acceleratorDeciTflops: [3, 5], gpusPerNode: undefined, durationMs: HOUR_MS };
+    const heldFen = computeBidHoldFen({ ...sizes, remainingDeciTflops: 4 }); // 6
+    const afterFirstFen = computeBidHoldFen({ ...sizes, remainingDeciTflops: 1 }); // 5
+    ledger = market(make, heldFen);
+    const hold = unwrap(holdForBid(ledger, { ...BID, amountFen: heldFen }, T0));
+    const first = fillBid(ledger, hold, { leaseId: 'L1', costFen: 3n, remainingFen: afterFirstFen }, T0);
+    expect(first).toMatchObject({ ok: false, code: 'ledger_rejected', transferId: 'bid:B1:fill:L1:hold:cash', transferResult: 'exceeds_credits' });
+    expect(ledger.getPendingStatus('bid:B1:hold:0')).toBe('pending'); // nothing moved
+    expect(deposit(ledger, { transferId: 'more', userId: 'buyer', amountFen: 2n }, T0)).toBe('ok');
+    const ok = unwrap(fillBid(ledger, hold, { leaseId: 'L2', costFen: 3n, remainingFen: afterFirstFen }, T0));
+    unwrap(fillBid(ledger, ok.hold, { leaseId: 'L3', costFen: 5n, remainingFen: 0n }, T0));
+    expect(balances(ledger, 'buyer')).toMatchObject({ cash: 0n, escrow: 8n });
   });
 });

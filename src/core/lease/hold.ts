@@ -58,7 +58,7 @@ export function fundingTotalFen(f: LeaseFunding): bigint {
 export interface HoldForBidArgs {
   readonly bidId: string;
   readonly buyerId: string;
-  /** The bid's worst case (see bidWorstCaseFen / computeBidWorstCaseFen). */
+  /** The bid's worst case (see bidWorstCaseFen / computeBidHoldFen). */
   readonly amountFen: bigint;
   readonly scope: BidScope;
   /** The buyer's voucher grants; the eligible ones are drawn first. */
@@ -97,16 +97,21 @@ export function holdForBid(ledger: LedgerApi, args: HoldForBidArgs, nowMs: numbe
   const timeoutMs = args.timeoutMs ?? 0;
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0) return reject('terms_invalid');
   const idOf = (k: number): string => `bid:${args.bidId}:hold:${k}`;
-  const hold = (sources: HoldSource[]): BidHold => ({
-    bidId: args.bidId,
-    buyerId: args.buyerId,
-    state: 'held',
-    heldFen: args.amountFen,
-    sources,
-    expiresAtMs: timeoutMs > 0 ? nowMs + timeoutMs : undefined,
-    fills: 0,
-  });
-  if (ledger.getTransfer(idOf(0)) !== undefined) return replayHold(ledger, args, idOf, hold);
+  // The ledger starts a pending's timeout at its own clock (never behind `nowMs`), so the
+  // hold's lapse time is read back from the ledger, not computed from the caller's clock.
+  const hold = (sources: HoldSource[]): BidHold => {
+    const startedMs = sources.length > 0 ? ledger.getTransfer(sources[0]!.pendingTransferId)!.timestampMs : nowMs;
+    return {
+      bidId: args.bidId,
+      buyerId: args.buyerId,
+      state: 'held',
+      heldFen: args.amountFen,
+      sources,
+      expiresAtMs: timeoutMs > 0 ? startedMs + timeoutMs : undefined,
+      fills: 0,
+    };
+  };
+  if (ledger.getTransfer(idOf(0)) !== undefined) return replayHold(ledger, args, timeoutMs, idOf, hold);
 
   const sources: HoldSource[] = [];
   let left = args.amountFen;
@@ -133,11 +138,15 @@ export function holdForBid(ledger: LedgerApi, args: HoldForBidArgs, nowMs: numbe
 function replayHold(
   ledger: LedgerApi,
   args: HoldForBidArgs,
+  timeoutMs: number,
   idOf: (k: number) => string,
   hold: (sources: HoldSource[]) => BidHold,
 ): OpResult<BidHold> {
+  const differs = { ok: false, code: 'ledger_rejected', transferId: idOf(0), transferResult: 'exists_with_different_fields' } as const;
   const sources: HoldSource[] = [];
   for (let t = ledger.getTransfer(idOf(0)); t !== undefined; t = ledger.getTransfer(idOf(sources.length))) {
+    // Same id, other terms: a different bid reusing the id, not a retry of this one.
+    if (t.timeoutMs !== timeoutMs || t.userData !== args.bidId || t.code !== 'hold') return differs;
     if (t.debitAccountId === accountIds.cash(args.buyerId)) {
       sources.push({ funding: 'cash', pendingTransferId: t.id, debitAccountId: t.debitAccountId, amountFen: t.amountFen });
       continue;
@@ -147,9 +156,7 @@ function replayHold(
     sources.push({ funding: 'voucher', pendingTransferId: t.id, debitAccountId: t.debitAccountId, amountFen: t.amountFen, voucher: refOf(grant) });
   }
   const total = sources.reduce((sum, s) => sum + s.amountFen, 0n);
-  if (total !== args.amountFen) {
-    return { ok: false, code: 'ledger_rejected', transferId: idOf(0), transferResult: 'exists_with_different_fields' };
-  }
+  if (total !== args.amountFen) return differs;
   return succeed(hold(sources), { ok: true, transferIds: sources.map((s) => s.pendingTransferId), replayed: true });
 }
 
@@ -175,14 +182,21 @@ function usable(src: HoldSource, nowMs: number): boolean {
  * A trade: post the lease's cost out of the hold (voucher first), re-reserve the remaining
  * worst case from the same sources, and let the rest go. A voucher that expired since the
  * bid was placed pays for nothing: its reservation is voided and swept back to its sponsor.
- * If the hold is too small (a compute-amount bid rounded up to whole GPUs), cash tops it up.
+ *
+ * A correctly sized hold always covers the cost (see computeBidHoldFen). Cash tops the escrow
+ * up when it does not: when a voucher in the hold expired before the trade, or when the
+ * worst case was too small (README.md: compute bids across accelerators of different sizes).
+ * The top-up is one more transfer in the same linked batch, so if cash cannot cover it the
+ * whole fill is refused and nothing moves.
  */
 export function fillBid(ledger: LedgerApi, hold: BidHold, args: FillArgs, nowMs: number): OpResult<Fill> {
   if (!isSafeId(args.leaseId)) return reject('id_invalid');
   if (args.costFen < 0n || args.costFen > MAX_FEN) return reject('amount_invalid');
   if (args.remainingFen < 0n || args.remainingFen > MAX_FEN) return reject('amount_invalid');
   if (hold.state !== 'held') return reject('hold_not_active');
-  if (hold.expiresAtMs !== undefined && hold.expiresAtMs <= nowMs) return reject('hold_not_active');
+  // Timeouts run on the ledger's clock, which this batch moves to max(clock, nowMs).
+  const clockMs = Math.max(ledger.clockMs, nowMs);
+  if (hold.expiresAtMs !== undefined && hold.expiresAtMs <= clockMs) return reject('hold_not_active');
   if (hold.sources.some((s) => ledger.getPendingStatus(s.pendingTransferId) === 'expired')) return reject('hold_not_active');
   const prefix = `bid:${hold.bidId}:fill:${args.leaseId}:`;
   const cash = accountIds.cash(hold.buyerId);
@@ -214,7 +228,7 @@ export function fillBid(ledger: LedgerApi, hold: BidHold, args: FillArgs, nowMs:
     cashFen += costLeft;
   }
 
-  const timeoutMs = hold.expiresAtMs === undefined ? 0 : Math.max(1, hold.expiresAtMs - nowMs);
+  const timeoutMs = hold.expiresAtMs === undefined ? 0 : Math.max(1, hold.expiresAtMs - clockMs);
   const sources: HoldSource[] = [];
   let remainingLeft = args.remainingFen;
   hold.sources.forEach((src, k) => {
@@ -246,9 +260,14 @@ export function releaseHold(ledger: LedgerApi, hold: BidHold, nowMs: number): Op
   const closed: BidHold = { ...hold, state: 'closed', heldFen: 0n, sources: [] };
   if (hold.state === 'closed') return succeed(closed, { ok: true, transferIds: [], replayed: true });
   const transfers: TransferInput[] = [];
+  // A hold past its lapse time is expired by the ledger before any batch at this time, so
+  // voiding it would be refused (`pending_expired`): expire it now instead, so the money is
+  // free when this returns.
+  const lapsed = hold.expiresAtMs !== undefined && hold.expiresAtMs <= Math.max(ledger.clockMs, nowMs);
+  if (lapsed) ledger.expirePending(nowMs);
   for (const src of hold.sources) {
     const status = ledger.getPendingStatus(src.pendingTransferId);
-    if (status === 'pending') {
+    if (status === 'pending' && !lapsed) {
       const id = `${src.pendingTransferId}:release`;
       transfers.push({ id, pendingId: src.pendingTransferId, code: 'release', flags: TransferFlags.voidPending, userData: hold.bidId });
     }

@@ -100,22 +100,37 @@ describe.each(IMPLEMENTATIONS)('lease billing on %s', (_name, make) => {
     expect(interruptLease(ledger, ended, { interruptedAtMs: T0, slaCreditMultipleBps: 10_000 }, T0)).toEqual({ ok: false, code: 'lease_not_active' });
   });
 
-  it('credits a provider-caused interruption: refund of unused time plus 2× the downtime, from earnings', () => {
+  it('stops billing at a provider-caused interruption, refunds the rest and credits 2× the downtime from earnings', () => {
     ledger = market(make, CASH);
     const { lease } = placeAndTrade(ledger, EXAMPLE);
     // node lost at 60 min, detected 30 s later (three missed heartbeats)
     const billed = unwrap(accrue(ledger, lease, T0 + 60 * 60_000));
     const ended = unwrap(interruptLease(ledger, billed, { interruptedAtMs: T0 + 60 * 60_000, slaCreditMultipleBps: 20_000 }, T0 + 60 * 60_000 + 30_000));
-    const chargedFen = (2270n * 3n * 3_630_000n) / 3_600_000n; // 6866.75 → 6866
-    const downtimeFen = chargedFen - 6810n; // the 30 s billed while the node was down: 56
+    const chargedFen = 6_810n; // 60 min: the buyer pays nothing for the 30 s of downtime
+    const downtimeFen = (2270n * 3n * 3_630_000n) / 3_600_000n - chargedFen; // 6866 − 6810 = 56
     expect(ended.endReason).toBe('provider_interrupted');
+    expect(ended.billedUntilMs).toBe(T0 + 60 * 60_000);
+    expect(ended.slaCreditFen).toBe(112n);
     expect(ended.slaCreditFen).toBe(2n * downtimeFen);
     expect(ended.slaShortfallFen).toBe(0n);
     expect(ended.refund.cashFen).toBe(13_620n - chargedFen);
-    expect(balances(ledger, 'buyer').cash).toBe(CASH - chargedFen + 2n * downtimeFen);
-    const fee = (chargedFen * 500n) / 10_000n;
-    expect(balances(ledger, 'prov').earnings).toBe(chargedFen - fee - 2n * downtimeFen);
-    expect(feesFen(ledger)).toBe(fee);
+    expect(balances(ledger, 'buyer')).toEqual({ cash: CASH - chargedFen + 112n, escrow: 0n, voucherEscrow: 0n, earnings: 0n });
+    expect(balances(ledger, 'prov').earnings).toBe(chargedFen - 340n - 112n);
+    expect(feesFen(ledger)).toBe(340n);
+  });
+
+  it('pays back downtime that was billed before the interruption was detected', () => {
+    ledger = market(make, CASH);
+    const { lease } = placeAndTrade(ledger, EXAMPLE);
+    // settled at 60.5 min while the node (lost at 60 min) still looked alive; detected at 61 min
+    const billed = unwrap(accrue(ledger, lease, T0 + 60 * 60_000 + 30_000));
+    const ended = unwrap(interruptLease(ledger, billed, { interruptedAtMs: T0 + 60 * 60_000, slaCreditMultipleBps: 10_000 }, T0 + 61 * 60_000));
+    const at61Fen = (2270n * 3n * 3_660_000n) / 3_600_000n; // 6923
+    expect(ended.billedUntilMs).toBe(T0 + 60 * 60_000 + 30_000); // a settlement never runs backwards
+    expect(ended.slaCreditFen).toBe(6866n - 6810n + (at61Fen - 6810n)); // billed downtime back + 1× the downtime
+    // net: the buyer pays exactly the first 60 minutes and gets 1× the downtime on top
+    expect(balances(ledger, 'buyer').cash).toBe(CASH - 6810n + (at61Fen - 6810n));
+    expect(balances(ledger, 'prov').earnings + feesFen(ledger)).toBe(6866n - ended.slaCreditFen);
   });
 
   it('caps the SLA credit at what the provider holds and records the shortfall', () => {
@@ -126,11 +141,12 @@ describe.each(IMPLEMENTATIONS)('lease billing on %s', (_name, make) => {
     expect(withdraw(ledger, { transferId: 'w1', userId: 'prov', from: 'earnings', amountFen: earned - 100n }, T0 + HOUR_MS)).toBe('ok');
     // 30 min of downtime at 10× = far more than the provider has left
     const ended = unwrap(interruptLease(ledger, billed, { interruptedAtMs: T0 + HOUR_MS, slaCreditMultipleBps: 100_000 }, T0 + 90 * 60_000));
-    const dueFen = ((2270n * 3n * 5_400_000n) / 3_600_000n - 6810n) * 10n;
-    const newlyEarned = 3405n - ((10_215n * 500n) / 10_000n - 340n);
-    expect(ended.slaCreditFen).toBe(100n + newlyEarned);
-    expect(ended.slaShortfallFen).toBe(dueFen - ended.slaCreditFen);
+    const dueFen = (10_215n - 6_810n) * 10n;
+    expect(ended.billedUntilMs).toBe(T0 + HOUR_MS);
+    expect(ended.slaCreditFen).toBe(100n);
+    expect(ended.slaShortfallFen).toBe(dueFen - 100n);
     expect(balances(ledger, 'prov').earnings).toBe(0n);
+    expect(balances(ledger, 'buyer').cash).toBe(CASH - 6_810n + 100n);
   });
 
   it('validates terms when a lease opens', () => {

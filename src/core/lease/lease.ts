@@ -5,7 +5,8 @@
  * how often the exchange settles never changes what anyone pays or earns.
  *
  * Ending early refunds the unused escrow to where it came from; a provider-caused
- * interruption also pays the buyer an SLA credit out of the provider's earnings.
+ * interruption stops billing at the interruption and also pays the buyer an SLA credit out of
+ * the provider's earnings.
  */
 import { accountIds, isSafeId } from '../ledger/chart.js';
 import { TransferFlags, type TransferCode } from '../ledger/codes.js';
@@ -124,9 +125,10 @@ export function accrue(ledger: LedgerApi, lease: LeaseBilling, nowMs: number): O
 }
 
 /**
- * Unused escrow back to its sources. Voucher money was spent first, so the unused part is
- * the cash (all of it not yet charged) and the tail of the voucher parts; a part whose
- * voucher has expired goes to its sponsor instead of back to the buyer.
+ * Unused escrow back to the source each fen came from. Charges draw on the voucher parts
+ * first (in hold order: earliest expiry first), then on cash, so the unused fen are the cash
+ * not yet charged and the tail of the voucher parts. Voucher fen go back to their voucher
+ * while it is valid at `nowMs`, and to its sponsor once it has expired (never to cash).
  */
 function refunds(lease: LeaseBilling, split: ChargeSplit, nowMs: number): { transfers: TransferInput[]; refund: Refund } {
   const transfers: TransferInput[] = [];
@@ -191,10 +193,15 @@ export interface InterruptArgs {
 export const MAX_SLA_MULTIPLE_BPS = 1_000_000;
 
 /**
- * A provider-caused interruption (node lost, workload killed by the host). Billing runs to
- * detection (`nowMs`), the unused escrow is refunded, and the buyer is credited
- * `multiple × value of the downtime` (the charge between `interruptedAtMs` and detection) from
- * the provider's earnings. With a multiple of at least 1× the buyer never pays for downtime.
+ * A provider-caused interruption (node lost, workload killed by the host), detected at `nowMs`.
+ *
+ * - Billing stops at the interruption: the downtime (interruption → detection) and the rest of
+ *   the term are unused time, refunded to their sources like any early end.
+ * - On top, the buyer gets an SLA credit of `multiple × value of the downtime` from the
+ *   provider's earnings, so even a 1× multiple is compensation, not just a refund.
+ * - Settlements cannot run backwards, so downtime that was already billed before detection
+ *   (settling during the missed heartbeats) is paid back with the credit, also from earnings:
+ *   the buyer never pays for downtime, whatever the settling rhythm.
  *
  * Shortfall policy: the credit is a balancing transfer, so it takes at most what the provider's
  * earnings hold (never driving them negative); the unpaid rest is recorded on the lease as
@@ -210,12 +217,14 @@ export function interruptLease(
   if (!validBps(args.slaCreditMultipleBps, MAX_SLA_MULTIPLE_BPS) || !Number.isSafeInteger(args.interruptedAtMs)) {
     return reject('terms_invalid');
   }
-  const untilMs = billableUntil(lease, nowMs);
+  const detectedMs = billableUntil(lease, nowMs);
+  const downFromMs = Math.min(Math.max(args.interruptedAtMs, lease.startMs), detectedMs);
+  const untilMs = Math.max(downFromMs, lease.billedUntilMs);
   const bill = settlement(lease, untilMs, `lease:${lease.leaseId}:end:`);
   const back = refunds(lease, bill.split, nowMs);
-  const downFromMs = Math.min(Math.max(args.interruptedAtMs, lease.startMs), untilMs);
-  const downtimeValueFen = chargeAt(lease, untilMs) - chargeAt(lease, downFromMs);
-  const creditFen = bpsOf(downtimeValueFen, args.slaCreditMultipleBps);
+  const downtimeValueFen = chargeAt(lease, detectedMs) - chargeAt(lease, downFromMs);
+  const billedDowntimeFen = chargeAt(lease, untilMs) - chargeAt(lease, downFromMs);
+  const creditFen = billedDowntimeFen + bpsOf(downtimeValueFen, args.slaCreditMultipleBps);
   const slaId = `lease:${lease.leaseId}:sla`;
   const sla: TransferInput[] =
     creditFen > 0n

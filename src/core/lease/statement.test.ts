@@ -62,13 +62,14 @@ describe.each(IMPLEMENTATIONS)('statements on %s', (_name, make) => {
     expect(deposit(ledger, { transferId: 'd-sept', userId: 'buyer', amountFen: 7n }, Date.UTC(2024, 8, 1))).toBe('ok');
 
     const buyer = monthlyStatement(ledger, 'buyer', '2024-08')!;
-    const l2Charge = (2270n * 3n * 60_000n) / 3_600_000n; // 113
-    expect(buyer.compute).toEqual({ voucherFen: 5_000n, cashFen: 1_810n + l2Charge, totalFen: 6_810n + l2Charge });
+    // L2 was lost the moment it started: nothing billed, 1× the minute of downtime credited
+    const l2DowntimeFen = (2270n * 3n * 60_000n) / 3_600_000n; // 113
+    expect(buyer.compute).toEqual({ voucherFen: 5_000n, cashFen: 1_810n, totalFen: 6_810n });
     expect(buyer.lines.map((l) => [l.funding, l.code, l.inFen, l.outFen])).toEqual([
       ['cash', 'deposit', 100_000n, 0n],
-      ['cash', 'fee', 0n, 90n + 5n],
-      ['cash', 'settle', 0n, 1_720n + 108n],
-      ['cash', 'sla_credit', l2Charge, 0n],
+      ['cash', 'fee', 0n, 90n],
+      ['cash', 'settle', 0n, 1_720n],
+      ['cash', 'sla_credit', l2DowntimeFen, 0n],
       ['voucher', 'fee', 0n, 250n],
       ['voucher', 'voucher_grant', 5_000n, 0n],
       ['voucher', 'voucher_spend', 0n, 4_750n],
@@ -78,7 +79,7 @@ describe.each(IMPLEMENTATIONS)('statements on %s', (_name, make) => {
     ]);
 
     const prov = monthlyStatement(ledger, 'prov', '2024-08')!;
-    expect(prov.earnings).toEqual({ grossFen: 4_750n + 1_720n + 108n, slaPaidFen: l2Charge, withdrawnFen: 1_000n });
+    expect(prov.earnings).toEqual({ grossFen: 4_750n + 1_720n, slaPaidFen: l2DowntimeFen, withdrawnFen: 1_000n });
     expect(prov.compute.totalFen).toBe(0n);
     expect(monthlyStatement(ledger, 'buyer', 'August')).toBeUndefined();
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AccountFlags as A, type AccountKind } from './codes.js';
+import { BatchCheck, type AccountState } from './account-state.js';
 import { checkInvariants } from './invariants.js';
 import { IMPLEMENTATIONS, T0 } from './testkit.js';
 import { MAX_BATCH, type Account, type AccountInput, type LedgerApi } from './types.js';
@@ -90,5 +91,43 @@ describe('checkInvariants', () => {
       'w: debits pending 3 not backed',
       'pending balances sum to -3, not zero',
     ]);
+  });
+});
+
+describe('the per-batch check (always on)', () => {
+  const state = (id: string, kind: AccountKind, flags: number): AccountState => ({
+    id, kind, ownerId: 'u', flags, timestampMs: 0, dp: 0n, cp: 0n, dpend: 0n, cpend: 0n, history: [],
+  });
+
+  it('passes a balanced batch and throws on one that creates money, overdraws or reserves unbacked money', () => {
+    const check = new BatchCheck();
+    const world = state('w', 'world', A.creditsMustNotExceedDebits);
+    const cash = state('c', 'user_cash', A.debitsMustNotExceedCredits);
+    check.touch(world);
+    check.touch(cash);
+    world.dp += 10n;
+    cash.cp += 10n;
+    expect(() => check.end()).not.toThrow();
+
+    check.touch(cash);
+    cash.cp += 1n; // credited without a debit anywhere
+    expect(() => check.end()).toThrow('does not sum to zero');
+
+    check.touch(cash);
+    check.touch(world);
+    cash.dpend += 12n; // reserves more than the 11 posted
+    world.cpend += 12n;
+    expect(() => check.end()).toThrow('on account c');
+    cash.dpend -= 12n;
+    world.cpend -= 12n;
+
+    // a user account below zero is caught even if it somehow lacked its flag
+    const fees = state('f', 'platform_fees', A.none);
+    const bare = state('b', 'user_earnings', A.none);
+    check.touch(fees);
+    check.touch(bare);
+    bare.dp += 20n;
+    fees.cp += 20n;
+    expect(() => check.end()).toThrow('on account b');
   });
 });

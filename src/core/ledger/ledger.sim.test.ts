@@ -5,6 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { CREATE_TRANSFER_RESULTS, type CreateTransferResult } from './codes.js';
 import { checkInvariants } from './invariants.js';
 import { Ledger } from './ledger.js';
 import { ReferenceLedger } from './reference.js';
@@ -28,8 +29,8 @@ function sound(name: string, ledger: LedgerApi): void {
   if (problems.length > 0) throw new Error(`${name} invariants: ${problems.join('; ')}`);
 }
 
-/** One run; returns how many transfer events it applied. */
-function simulate(seed: number): number {
+/** One run; returns how many transfer events it applied, and notes every result it saw. */
+function simulate(seed: number, seen: Set<CreateTransferResult>): number {
   const fast = new Ledger();
   const reference = new ReferenceLedger();
   same('opening', fast.createAccounts(SIM_ACCOUNTS, T0), reference.createAccounts(SIM_ACCOUNTS, T0));
@@ -42,6 +43,7 @@ function simulate(seed: number): number {
       const results = fast.createTransfers(s.batch, s.nowMs);
       same(`${where} transfer results`, results, reference.createTransfers(s.batch, s.nowMs));
       gen.observe(s.batch, results);
+      for (const r of results) seen.add(r);
       ops += s.batch.length;
     } else if (s.kind === 'accounts') {
       same(`${where} account results`, fast.createAccounts(s.batch, s.nowMs), reference.createAccounts(s.batch, s.nowMs));
@@ -67,15 +69,20 @@ function simulate(seed: number): number {
 describe('ledger simulation against the reference', () => {
   it(`agrees on ${TOTAL_OPS} random operations (seed ${MASTER_SEED})`, () => {
     let ops = 0;
+    const seen = new Set<CreateTransferResult>();
     for (let run = 0; ops < TOTAL_OPS; run++) {
       const seed = (MASTER_SEED + run * 0x9e3779b9) >>> 0;
       try {
-        ops += simulate(seed);
+        ops += simulate(seed, seen);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         throw new Error(`ledger simulation failed: LEDGER_SIM_SEED=${MASTER_SEED} (run ${run}, seed ${seed})\n${message}`);
       }
     }
     expect(ops).toBeGreaterThanOrEqual(TOTAL_OPS);
+    // Every result code was produced, and so compared between the two ledgers: a generator
+    // that stops reaching one fails here instead of silently testing less.
+    const unseen = CREATE_TRANSFER_RESULTS.filter((r) => !seen.has(r) && r !== 'batch_too_large');
+    expect(unseen, `seed ${MASTER_SEED}`).toEqual([]);
   });
 });

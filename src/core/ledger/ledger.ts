@@ -13,12 +13,12 @@ import {
   TRANSIENT_TRANSFER_RESULTS,
   TransferFlags,
   isUserKind,
-  type AccountKind,
   type CreateAccountResult,
   type CreateTransferResult,
   type TransferCode,
 } from './codes.js';
 import { runChains, sameTransferInput } from './batch.js';
+import { BatchCheck, accountView as view, type AccountState } from './account-state.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import { checkTransferInput } from './input-check.js';
 import { assertInvariants } from './invariants.js';
@@ -32,19 +32,6 @@ import {
   type Transfer,
   type TransferInput,
 } from './types.js';
-
-interface AccountState {
-  readonly id: string;
-  readonly kind: AccountKind;
-  readonly ownerId: string;
-  readonly flags: number;
-  readonly timestampMs: number;
-  dp: bigint; // debits posted
-  cp: bigint; // credits posted
-  dpend: bigint; // debits pending
-  cpend: bigint; // credits pending
-  readonly history: Transfer[];
-}
 
 interface Stored {
   readonly transfer: Transfer;
@@ -72,20 +59,6 @@ const { pending: PENDING, postPending: POST, voidPending: VOID } = TransferFlags
 const { balancingDebit: BAL_DEBIT, balancingCredit: BAL_CREDIT } = TransferFlags;
 const { debitsMustNotExceedCredits: DMNEC, creditsMustNotExceedDebits: CMNED } = AccountFlags;
 
-function view(s: AccountState): Account {
-  return {
-    id: s.id,
-    kind: s.kind,
-    ownerId: s.ownerId,
-    flags: s.flags,
-    debitsPostedFen: s.dp,
-    creditsPostedFen: s.cp,
-    debitsPendingFen: s.dpend,
-    creditsPendingFen: s.cpend,
-    timestampMs: s.timestampMs,
-  };
-}
-
 export class Ledger implements LedgerApi {
   private readonly accounts = new Map<string, AccountState>();
   private readonly accountOrder: AccountState[] = [];
@@ -96,8 +69,7 @@ export class Ledger implements LedgerApi {
   private readonly expiry = new ExpiryQueue();
   private readonly undo: Undo[] = [];
   private readonly undoAccounts: AccountState[] = [];
-  /** Balances of accounts touched in this batch, as they were before it: the per-batch check. */
-  private readonly touched = new Map<AccountState, readonly [bigint, bigint, bigint, bigint]>();
+  private readonly check = new BatchCheck();
   private seq = 0;
   private clock = 0;
 
@@ -411,31 +383,12 @@ export class Ledger implements LedgerApi {
   }
 
   private touch(s: AccountState): void {
-    if (!this.touched.has(s)) this.touched.set(s, [s.dp, s.cp, s.dpend, s.cpend]);
+    this.check.touch(s);
   }
 
-  /**
-   * Cheap check after every batch, over the accounts it touched: the batch moved as much
-   * out as in (posted and pending), and no account broke its limit or went negative.
-   */
+  /** The cheap check always; the full one (O(accounts + pending)) when asked for, in tests. */
   private endBatch(): void {
-    let posted = 0n;
-    let pending = 0n;
-    for (const [s, before] of this.touched) {
-      posted += s.cp - s.dp + before[0] - before[1];
-      pending += s.cpend - s.dpend + before[2] - before[3];
-      const broken =
-        s.dp < 0n ||
-        s.cp < 0n ||
-        s.dpend < 0n ||
-        s.cpend < 0n ||
-        ((s.flags & DMNEC) !== 0 && s.dp + s.dpend > s.cp) ||
-        ((s.flags & CMNED) !== 0 && s.cp + s.cpend > s.dp) ||
-        (isUserKind(s.kind) && s.cp < s.dp);
-      if (broken) throw new Error(`ledger invariant broken on account ${s.id}`);
-    }
-    this.touched.clear();
-    if (posted !== 0n || pending !== 0n) throw new Error('ledger invariant broken: batch does not sum to zero');
+    this.check.end();
     if (this.options.checkInvariantsEveryBatch) assertInvariants(this);
   }
 }

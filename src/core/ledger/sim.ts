@@ -138,6 +138,11 @@ export class SimGenerator {
       flags,
       timeoutMs,
     };
+    // Rare malformed shapes, so every input rejection is compared between the two ledgers too.
+    const malformed = this.rand();
+    if (malformed < 0.004) return this.remember({ ...t, pendingId: this.pick(this.pendings.concat('t0')) });
+    if (malformed < 0.008) return this.remember({ ...t, debitAccountId: undefined });
+    if (malformed < 0.012) return this.remember({ ...t, creditAccountId: '' });
     return this.remember(t);
   }
 
@@ -155,6 +160,7 @@ export class SimGenerator {
     const r = this.rand();
     if (r < 0.3) return { ...t, amountFen: BigInt(this.int(150_000)) };
     if (r < 0.35) return { ...t, debitAccountId: this.account() };
+    if (r < 0.4) return { ...t, creditAccountId: this.account() };
     return t;
   }
 

@@ -132,4 +132,54 @@ describe.each(IMPLEMENTATIONS)('%s two-phase transfers', (_name, make) => {
     one(voidOf('v', 'a'));
     expect(ledger.listOpenPending().map((t) => t.id)).toEqual(['b']);
   });
+  it('answers a retry of every transfer kind with exists, and the same id with other fields with exists_with_different_fields', () => {
+    funded();
+    const h = { ...hold('h', 300n, 10_000), userData: 'bid' };
+    const p = post('p', 'h', { amountFen: 100n });
+    const h2 = hold('h2', 50n);
+    const v = voidOf('v', 'h2');
+    const b = { id: 'b', debitAccountId: 'alice', creditAccountId: 'bob', amountFen: 10_000n, code: 'settle' as const, flags: F.balancingDebit };
+    expect(ledger.createTransfers([h, p, h2, v, b], T0)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+    const moved = ledger.getAccount('alice')!;
+    // Same fields: exists, even though the pendings are resolved and the balances moved since.
+    expect(ledger.createTransfers([h, p, h2, v, b], T0 + 1)).toEqual(['exists', 'exists', 'exists', 'exists', 'exists']);
+    // The linked bit is batch structure, not identity.
+    expect(ledger.createTransfers([{ ...p, flags: F.postPending | F.linked }, v], T0 + 1)).toEqual(['exists', 'exists']);
+    const changed: readonly TransferInput[] = [
+      { ...h, timeoutMs: 20_000 },
+      { ...h, amountFen: 301n },
+      { ...h, flags: F.none, timeoutMs: 0 },
+      { ...h, userData: 'other' },
+      { ...p, amountFen: 101n },
+      { ...p, amountFen: undefined }, // "post it all" is another request than "post 100"
+      { ...p, pendingId: 'h2' },
+      { ...p, code: 'settle' },
+      { ...p, debitAccountId: 'alice' }, // naming the pending's own account is still another input
+      { ...v, flags: F.postPending },
+      { ...v, amountFen: 50n },
+      { ...b, amountFen: 9_999n },
+      { ...b, flags: F.none },
+    ];
+    for (const t of changed) expect(one(t, T0 + 2), JSON.stringify(t, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}` : x))).toBe('exists_with_different_fields');
+    expect(ledger.getAccount('alice')).toEqual(moved);
+  });
+
+  it('rolls back a chain whose last event fails after earlier ones created, posted and voided pendings', () => {
+    funded();
+    expect(ledger.createTransfers([hold('a', 100n), hold('b', 100n)], T0)).toEqual(['ok', 'ok']);
+    const before = ledger.listAccounts();
+    const chain: TransferInput[] = [
+      { ...hold('c', 100n, 5_000), flags: F.pending | F.linked },
+      post('pa', 'a', { flags: F.postPending | F.linked, amountFen: 40n }),
+      voidOf('vb', 'b', { flags: F.voidPending | F.linked }),
+      { id: 'x', debitAccountId: 'alice', creditAccountId: 'bob', amountFen: 10_000n, code: 'settle' },
+    ];
+    expect(ledger.createTransfers(chain, T0)).toEqual(['linked_event_failed', 'linked_event_failed', 'linked_event_failed', 'exceeds_credits']);
+    expect(ledger.listAccounts()).toEqual(before);
+    expect(ledger.listOpenPending().map((t) => t.id)).toEqual(['a', 'b']);
+    expect([ledger.getTransfer('c'), ledger.getTransfer('pa'), ledger.getTransfer('vb')]).toEqual([undefined, undefined, undefined]);
+    expect(ledger.expirePending(T0 + 5_000)).toEqual([]); // the rolled-back pending never expires
+    // the chain without its failing event goes through whole
+    expect(ledger.createTransfers(chain.slice(0, 3).map((t, i) => (i === 2 ? { ...t, flags: F.voidPending } : t)), T0 + 5_000)).toEqual(['ok', 'ok', 'ok']);
+  });
 });
