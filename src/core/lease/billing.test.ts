@@ -49,15 +49,16 @@ describe('billing arithmetic', () => {
   it('sizes compute-amount bid holds on the whole GPUs the engine will actually trade', () => {
     // 2.5 P for 1 h at 1001 fen per P-hour, if the amount were bought exactly: 2502.5 → 2502
     expect(computeBidWorstCaseFen(1001, 25_000, HOUR_MS)).toBe(2502n);
-    // On 312-TFLOPS GPUs, 2.5 P is 8.01 GPUs: the engine buys 9 (28.08 P·h at the limit) ...
+    // On 312-TFLOPS GPUs, 2.5 P is 8.01 GPUs: the engine buys 9 (28.08 P·h). The hold covers the
+    // amount plus one more GPU than the rest could need: 25_000 − 1 + 3120 deci-TFLOPS.
     const a100 = { limitFenPerPHour: 10_000, remainingDeciTflops: 25_000, acceleratorDeciTflops: [3120], durationMs: HOUR_MS };
-    expect(computeBidHoldFen({ ...a100, gpusPerNode: undefined })).toBe(28_080n);
-    // ... which at the highest price the limit admits (floor(10_000 × 3120 / 10_000) per GPU-hour) costs exactly that
+    expect(computeBidHoldFen({ ...a100, gpusPerNode: undefined })).toBe(28_119n);
+    // ... which covers the 9 GPUs at the highest price the limit admits (floor(10_000 × 3120 / 10_000) per GPU-hour)
     expect(chargeFen(3120, 9, HOUR_MS)).toBe(28_080n);
-    // whole 8-GPU servers: 16 GPUs
-    expect(computeBidHoldFen({ ...a100, gpusPerNode: 8 })).toBe(49_920n);
-    // accepting a bigger GPU too (1200 TFLOPS: 3 of them for 2.5 P): the worse of the two roundings
-    expect(computeBidHoldFen({ ...a100, acceleratorDeciTflops: [3120, 12_000], gpusPerNode: undefined })).toBe(36_000n);
+    // whole 8-GPU servers: one more group of 8 at most (the engine buys 16 GPUs = 49_920)
+    expect(computeBidHoldFen({ ...a100, gpusPerNode: 8 })).toBe(49_959n);
+    // accepting a bigger GPU too (1200 TFLOPS): the largest GPU bounds the overshoot
+    expect(computeBidHoldFen({ ...a100, acceleratorDeciTflops: [3120, 12_000], gpusPerNode: undefined })).toBe(36_999n);
   });
 
   it('rejects terms outside the safe range', () => {

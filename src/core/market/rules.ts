@@ -198,14 +198,17 @@ export function limitPerGpuHour(isCompute: boolean, limitFen: number, gpuDeciTfl
 }
 
 /**
- * The most compute a compute-amount bid can end up buying: its amount rounded up to whole GPUs
- * (and whole `gpusPerNode` groups) of the least convenient accelerator it accepts. The worst-case
- * hold of such a bid is `limit × this ÷ 10_000 × hours`.
+ * The most compute a compute-amount bid can end up buying. The walk stops as soon as the amount
+ * is covered, and its last step takes at most one more GPU (or `gpusPerNode` group) than the
+ * rest needs, so the total stays below `remaining + largest group`. Rounding per accelerator
+ * (ceil(remaining ÷ size) × size) is not enough when sizes mix: 0.4 on GPUs of 0.3 and 0.5 can
+ * buy 0.3 + 0.5. The worst-case hold of such a bid is `limit × this ÷ 10_000 × hours`.
  */
 export function worstCaseComputeDeciTflops(remaining: number, acceleratorDeciTflops: readonly number[], gpusPerNode: number | undefined): number {
-  let worst = remaining;
-  for (const dt of acceleratorDeciTflops) worst = Math.max(worst, gpusWanted(true, remaining, dt, gpusPerNode) * dt);
-  return worst;
+  if (remaining <= 0) return 0;
+  let largestGroup = 0;
+  for (const dt of acceleratorDeciTflops) largestGroup = Math.max(largestGroup, dt * (gpusPerNode ?? 1));
+  return remaining - 1 + largestGroup;
 }
 
 /** GPUs still wanted, in a market whose GPU has `gpuDeciTflops`. */
