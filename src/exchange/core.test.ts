@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { listAccelerators, listRegions } from '../core/catalog/index.js';
+import { accountIds } from '../core/ledger/chart.js';
+import { MS_PER_HOUR } from '../core/market/types.js';
+import { type CoreCommand, type CoreResult, ExchangeCore } from './core.js';
+
+const H = MS_PER_HOUR;
+const T0 = Date.UTC(2026, 0, 1);
+const A100 = 'nvidia-a100-sxm4-40g';
+const BJ = 'cn-beijing';
+const catalog = { accelerators: listAccelerators(), regions: listRegions() };
+
+function setup(extra: readonly CoreCommand[] = []): { core: ExchangeCore; run: (c: CoreCommand) => CoreResult; log: CoreCommand[] } {
+  const core = new ExchangeCore(catalog);
+  const log: CoreCommand[] = [];
+  const run = (c: CoreCommand): CoreResult => {
+    log.push(c);
+    const r = core.apply(c);
+    core.check(); // ledger sums to zero, no user account negative, books valid: after every command
+    return r;
+  };
+  const ok = (c: CoreCommand): void => {
+    const r = run(c);
+    if (!r.ok) throw new Error(`${c.type}: ${r.code} ${r.message}`);
+  };
+  ok({ type: 'openAccount', now: T0, userId: 'prov' });
+  ok({ type: 'openAccount', now: T0, userId: 'buyer' });
+  ok({ type: 'deposit', now: T0, userId: 'buyer', amountFen: '100000', transferId: 'dep1' });
+  ok({ type: 'registerNode', now: T0, nodeId: 'n1', providerId: 'prov', acceleratorId: A100, regionId: BJ, gpuCount: 8, kind: 'agent' });
+  ok({ type: 'placeAsk', now: T0, orderId: 'a1', providerId: 'prov', nodeIds: ['n1'], priceFenPerGpuHour: 2270 });
+  for (const c of extra) ok(c);
+  return { core, run, log };
+}
+
+const bal = (core: ExchangeCore, id: string): bigint => {
+  const a = core.ledger.getAccount(id)!;
+  return a.creditsPostedFen - a.debitsPostedFen;
+};
+const held = (core: ExchangeCore, id: string): bigint => core.ledger.getAccount(id)!.debitsPendingFen;
+
+const bid3x2h = (now = T0): CoreCommand => ({
+  type: 'placeBid', now, orderId: 'b1', buyerId: 'buyer', acceleratorIds: [A100], quantity: { kind: 'gpus', gpus: 3 }, hours: 2, limitFen: 2500,
+});
+
+describe('exchange core: engine and ledger together', () => {
+  it('a 3-GPU lease at 22.70 CNY/GPU-hour for 2 h costs exactly 136.20 CNY, fee 5% split exactly', () => {
+    const { core, run } = setup();
+    const r = run(bid3x2h());
+    expect(r.ok).toBe(true);
+    expect(r.events.map((e) => e.type)).toContain('lease_created');
+    // the trade posted the full cost into escrow and released the rest of the worst case
+    expect(bal(core, accountIds.escrow('buyer'))).toBe(13_620n);
+    expect(bal(core, accountIds.cash('buyer'))).toBe(100_000n - 13_620n);
+    expect(held(core, accountIds.cash('buyer'))).toBe(0n);
+    // settle every simulated minute for two hours
+    for (let m = 1; m <= 120; m++) expect(run({ type: 'tick', now: T0 + m * 60_000 }).ok).toBe(true);
+    expect(bal(core, accountIds.escrow('buyer'))).toBe(0n);
+    expect(bal(core, accountIds.earnings('prov'))).toBe(12_939n);
+    expect(bal(core, accountIds.fees)).toBe(681n);
+    expect(core.leaseBilling('l1')).toBeUndefined(); // closed
+  });
+
+  it('settling once or every minute gives the same money', () => {
+    const a = setup([bid3x2h()]);
+    a.run({ type: 'tick', now: T0 + 2 * H });
+    const b = setup([bid3x2h()]);
+    for (let m = 1; m <= 120; m++) b.run({ type: 'tick', now: T0 + m * 60_000 });
+    for (const id of [accountIds.escrow('buyer'), accountIds.cash('buyer'), accountIds.earnings('prov'), accountIds.fees]) {
+      expect(bal(a.core, id)).toBe(bal(b.core, id));
+    }
+  });
+
+  it('ending after 37 min 13 s bills exactly that and refunds the rest at once', () => {
+    const { core, run } = setup([bid3x2h()]);
+    const end = T0 + 37 * 60_000 + 13_000;
+    expect(run({ type: 'endLease', now: end, leaseId: 'l1', reason: 'buyer' }).ok).toBe(true);
+    const charged = (2270n * 3n * BigInt(end - T0)) / 3_600_000n; // floor(price × GPUs × ms / 3.6e6)
+    expect(charged).toBe(4_224n);
+    expect(bal(core, accountIds.cash('buyer'))).toBe(100_000n - charged);
+    expect(bal(core, accountIds.escrow('buyer'))).toBe(0n);
+    expect(bal(core, accountIds.fees) + bal(core, accountIds.earnings('prov'))).toBe(charged);
+    // the GPUs are back on the market
+    expect(core.engine.depth(`${A100}@${BJ}`).asks).toEqual([{ priceFenPerGpuHour: 2270, gpus: 8 }]);
+  });
+
+  it('a provider-caused end refunds the rest and pays an SLA credit from earnings', () => {
+    const { core, run } = setup([bid3x2h()]);
+    run({ type: 'tick', now: T0 + H });
+    const earningsBefore = bal(core, accountIds.earnings('prov'));
+    expect(run({ type: 'endLease', now: T0 + H, leaseId: 'l1', reason: 'node_lost' }).ok).toBe(true);
+    expect(bal(core, accountIds.escrow('buyer'))).toBe(0n);
+    expect(bal(core, accountIds.cash('buyer'))).toBe(100_000n - 6_810n); // paid exactly the first hour
+    expect(bal(core, accountIds.earnings('prov'))).toBeLessThanOrEqual(earningsBefore);
+  });
+
+  it('a bid beyond the balance is refused with INSUFFICIENT_FUNDS and changes nothing', () => {
+    const { core, run } = setup();
+    const before = JSON.stringify(core.ledger.listAccounts(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    const r = run({ ...bid3x2h(), quantity: { kind: 'gpus', gpus: 8 }, hours: 24 });
+    expect(r).toMatchObject({ ok: false, code: 'INSUFFICIENT_FUNDS' });
+    expect(r.transfers).toEqual([]);
+    const after = JSON.stringify(core.ledger.listAccounts(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    expect(after).toBe(before);
+    expect(core.engine.depth(`${A100}@${BJ}`).bids).toEqual([]);
+  });
+
+  it('a resting bid holds its worst case; cancelling releases all of it', () => {
+    const { core, run } = setup();
+    run({ ...bid3x2h(), limitFen: 2000 }); // below the ask: rests
+    expect(held(core, accountIds.cash('buyer'))).toBe(12_000n); // 2000 × 3 × 2
+    expect(run({ type: 'cancel', now: T0 + 1, orderId: 'b1', ownerId: 'buyer' }).ok).toBe(true);
+    expect(held(core, accountIds.cash('buyer'))).toBe(0n);
+    expect(bal(core, accountIds.cash('buyer'))).toBe(100_000n);
+  });
+
+  it('raising a resting bid re-holds the new worst case, then trades at the ask price', () => {
+    const { core, run } = setup();
+    run({ ...bid3x2h(), limitFen: 2000 });
+    const r = run({ type: 'amend', now: T0 + 1, orderId: 'b1', ownerId: 'buyer', priceFen: 2300 });
+    expect(r.ok).toBe(true);
+    expect(r.events.some((e) => e.type === 'trade')).toBe(true);
+    expect(held(core, accountIds.cash('buyer'))).toBe(0n);
+    expect(bal(core, accountIds.escrow('buyer'))).toBe(13_620n);
+  });
+
+  it('refuses asks and bids from users without an account', () => {
+    const { run } = setup();
+    expect(run({ ...bid3x2h(), buyerId: 'ghost', orderId: 'b9' })).toMatchObject({ ok: false, code: 'ACCOUNT_NOT_FOUND' });
+    expect(run({ type: 'registerNode', now: T0, nodeId: 'n9', providerId: 'ghost', acceleratorId: A100, regionId: BJ, gpuCount: 1, kind: 'agent' })).toMatchObject({
+      ok: false,
+      code: 'ACCOUNT_NOT_FOUND',
+    });
+  });
+
+  it('vouchers pay before cash, within their scope', () => {
+    const { core, run } = setup();
+    expect(run({ type: 'fundProgramme', now: T0, programmeId: 'city', amountFen: '50000', transferId: 'fund1' }).ok).toBe(true);
+    expect(
+      run({ type: 'grantVoucher', now: T0, grantId: 'g1', programmeId: 'city', userId: 'buyer', amountFen: '5000', expiresAtMs: T0 + 30 * 24 * H, scope: { acceleratorIds: [A100] } }).ok,
+    ).toBe(true);
+    expect(run({ ...bid3x2h(), regionIds: [BJ] }).ok).toBe(true);
+    // the 5000 fen voucher went first, cash paid the rest of 13_620
+    expect(bal(core, accountIds.cash('buyer'))).toBe(100_000n - 8_620n);
+    expect(bal(core, accountIds.voucherEscrow('buyer')) + bal(core, accountIds.escrow('buyer'))).toBe(13_620n);
+  });
+
+  it('replaying the same commands gives the same events and the same ledger', () => {
+    const a = setup([bid3x2h()]);
+    a.run({ type: 'tick', now: T0 + H });
+    a.run({ type: 'endLease', now: T0 + H + 5_000, leaseId: 'l1', reason: 'job_exited' });
+    const b = new ExchangeCore(catalog);
+    const replay = a.log.map((c) => b.apply(c));
+    const c = new ExchangeCore(catalog);
+    const again = a.log.map((cmd) => c.apply(cmd));
+    const json = (x: unknown): string => JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    expect(json(again)).toBe(json(replay));
+    expect(json(b.ledger.listAccounts())).toBe(json(a.core.ledger.listAccounts()));
+  });
+});

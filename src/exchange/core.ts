@@ -1,0 +1,556 @@
+/**
+ * The exchange core: the market engine and the ledger driven together, as one pure and
+ * deterministic state machine. `apply(command)` → result, events and the transfers it wrote.
+ * No I/O and no clock: the command loop journals every command and replays the journal to
+ * rebuild this object after a restart.
+ *
+ * Money rules (DESIGN.md "Ledger"): a bid holds its worst case before it reaches the engine
+ * (voucher first where the scope allows, then cash); each trade posts the lease's full cost
+ * into escrow and re-reserves what the rest of the bid may still need; a finished bid releases
+ * what is left; leases are billed per second from escrow (ticks settle them); ending early
+ * refunds at once; a provider-caused end pays an SLA credit.
+ */
+import type { Accelerator, Region } from '../core/catalog/types.js';
+import { accountIds, deposit, openPlatformAccounts, openUserAccounts, withdraw } from '../core/ledger/chart.js';
+import { Ledger } from '../core/ledger/ledger.js';
+import { checkInvariants } from '../core/ledger/invariants.js';
+import { type AccountInput, type CreateTransferResultLike, type LedgerApi, LedgerRecorder, type Transfer, type TransferInput } from './ledger-recorder.js';
+import {
+  type BidHold,
+  bidWorstCaseFen,
+  chargeFen,
+  computeBidWorstCaseFen,
+  endLease as endLeaseBilling,
+  expireVoucher,
+  fillBid,
+  fundProgramme,
+  grantVoucher,
+  holdForBid,
+  interruptLease,
+  type LeaseBilling,
+  accrue,
+  openLease,
+  releaseHold,
+  type VoucherGrant,
+  type VoucherScope,
+} from '../core/lease/index.js';
+import { Engine } from '../core/market/engine.js';
+import {
+  type CatalogIndex,
+  compatibleAccelerators,
+  deciTflopsOf,
+  indexCatalog,
+  limitPerGpuHour,
+  validateStatic,
+  worstCaseComputeDeciTflops,
+} from '../core/market/rules.js';
+import type { AmendOrder, Command, EndLease, EngineEvent, PlaceBid } from '../core/market/types.js';
+import { MS_PER_HOUR } from '../core/market/types.js';
+
+export interface ExchangeConfig {
+  /** Platform fee on every lease charge, in basis points. */
+  readonly feeBps: number;
+  /** SLA credit on provider-caused interruptions, as a multiple of the downtime's value (bps). */
+  readonly slaCreditMultipleBps: number;
+}
+
+export const DEFAULT_CONFIG: ExchangeConfig = { feeBps: 500, slaCreditMultipleBps: 20_000 };
+
+/** Commands beyond the engine's own. Money travels as decimal strings so commands are JSON. */
+export type CoreCommand =
+  | Command
+  | { readonly type: 'openAccount'; readonly now: number; readonly userId: string }
+  | { readonly type: 'deposit'; readonly now: number; readonly userId: string; readonly amountFen: string; readonly transferId: string }
+  | {
+      readonly type: 'withdraw';
+      readonly now: number;
+      readonly userId: string;
+      readonly amountFen: string;
+      readonly transferId: string;
+      readonly from: 'cash' | 'earnings';
+    }
+  | { readonly type: 'tick'; readonly now: number }
+  | { readonly type: 'setFee'; readonly now: number; readonly feeBps: number }
+  | { readonly type: 'fundProgramme'; readonly now: number; readonly programmeId: string; readonly amountFen: string; readonly transferId: string }
+  | {
+      readonly type: 'grantVoucher';
+      readonly now: number;
+      readonly grantId: string;
+      readonly programmeId: string;
+      readonly userId: string;
+      readonly amountFen: string;
+      readonly expiresAtMs: number;
+      readonly scope: VoucherScope;
+    };
+
+export type CoreEvent =
+  | EngineEvent
+  | { readonly type: 'account_opened'; readonly userId: string }
+  | { readonly type: 'bid_held'; readonly orderId: string; readonly heldFen: string }
+  | { readonly type: 'bid_released'; readonly orderId: string }
+  | {
+      readonly type: 'lease_billed';
+      readonly leaseId: string;
+      readonly state: 'active' | 'ended';
+      readonly billedUntilMs: number;
+      readonly chargedFen: string;
+      readonly endReason: string | null;
+      readonly refundFen: string;
+      readonly slaCreditFen: string;
+    }
+  | { readonly type: 'lease_unfunded'; readonly leaseId: string; readonly code: string }
+  | { readonly type: 'fee_changed'; readonly feeBps: number }
+  | { readonly type: 'voucher_granted'; readonly grantId: string; readonly userId: string; readonly amountFen: string; readonly expiresAtMs: number }
+  | { readonly type: 'voucher_expired'; readonly grantId: string; readonly userId: string; readonly returnedFen: string };
+
+/** Rejections of the exchange layer (the engine's own codes pass through unchanged). */
+export const CoreRejectCodes = [
+  'ACCOUNT_EXISTS',
+  'ACCOUNT_NOT_FOUND',
+  'INSUFFICIENT_FUNDS',
+  'INVALID_AMOUNT',
+  'DUPLICATE_TRANSFER',
+  'INVALID_FEE',
+  'VOUCHER_REJECTED',
+  'PROGRAMME_REJECTED',
+] as const;
+export type CoreRejectCode = (typeof CoreRejectCodes)[number];
+
+export type CoreResult =
+  | { readonly ok: true; readonly events: readonly CoreEvent[]; readonly transfers: readonly Transfer[] }
+  | {
+      readonly ok: false;
+      readonly code: string;
+      readonly message: string;
+      readonly events: readonly CoreEvent[];
+      readonly transfers: readonly Transfer[];
+    };
+
+interface BidState {
+  readonly buyerId: string;
+  /** Accelerators and regions the bid accepts: the scope a voucher must cover. */
+  readonly acceleratorIds: readonly string[];
+  readonly regionIds: readonly string[] | undefined;
+  readonly isCompute: boolean;
+  readonly accDeciTflops: readonly number[];
+  readonly gpusPerNode: number | undefined;
+  readonly durationMs: number;
+  limitFen: number;
+  /** GPUs, or deci-TFLOPS for compute bids, still wanted. */
+  remaining: number;
+  hold: BidHold;
+  generation: number;
+}
+
+interface LeaseState {
+  billing: LeaseBilling;
+  readonly market: string;
+}
+
+const MAX_FEN_INPUT = 10n ** 15n; // 10 trillion CNY: bounds any single deposit or grant
+
+class Rejected {
+  constructor(
+    readonly code: string,
+    readonly message: string,
+  ) {}
+}
+
+export class ExchangeCore {
+  readonly engine: Engine;
+  private readonly recorder: LedgerRecorder;
+  private readonly catalogIndex: CatalogIndex;
+  private readonly users = new Set<string>();
+  /** Ids of orders the engine holds active (both sides), followed from its events. */
+  private readonly activeOrders = new Set<string>();
+  private readonly bids = new Map<string, BidState>();
+  private readonly leases = new Map<string, LeaseState>();
+  private readonly vouchers = new Map<string, VoucherGrant[]>();
+  private feeBps: number;
+  private readonly slaCreditMultipleBps: number;
+  private events: CoreEvent[] = [];
+  private started = false;
+
+  constructor(
+    catalog: { readonly accelerators: readonly Accelerator[]; readonly regions: readonly Region[] },
+    config: ExchangeConfig = DEFAULT_CONFIG,
+  ) {
+    this.engine = new Engine(catalog);
+    this.catalogIndex = indexCatalog(catalog);
+    this.recorder = new LedgerRecorder(new Ledger());
+    this.feeBps = config.feeBps;
+    this.slaCreditMultipleBps = config.slaCreditMultipleBps;
+  }
+
+  get ledger(): LedgerApi {
+    return this.recorder;
+  }
+
+  get platformFeeBps(): number {
+    return this.feeBps;
+  }
+
+  hasAccount(userId: string): boolean {
+    return this.users.has(userId);
+  }
+
+  vouchersOf(userId: string): readonly VoucherGrant[] {
+    return this.vouchers.get(userId) ?? [];
+  }
+
+  /** The billing state of a lease still being billed. */
+  leaseBilling(leaseId: string): LeaseBilling | undefined {
+    return this.leases.get(leaseId)?.billing;
+  }
+
+  /** Held amount of an active bid, in fen. */
+  bidHoldFen(orderId: string): bigint | undefined {
+    return this.bids.get(orderId)?.hold.heldFen;
+  }
+
+  apply(cmd: CoreCommand): CoreResult {
+    this.events = [];
+    this.recorder.begin();
+    if (!this.started) {
+      openPlatformAccounts(this.recorder, cmd.now);
+      this.started = true;
+    }
+    let rejection: Rejected | null = null;
+    try {
+      this.execute(cmd);
+    } catch (e) {
+      if (!(e instanceof Rejected)) throw e;
+      rejection = e;
+    }
+    const transfers = this.recorder.end();
+    const events = this.events;
+    if (rejection) return { ok: false, code: rejection.code, message: rejection.message, events, transfers };
+    return { ok: true, events, transfers };
+  }
+
+  /** Throws if the ledger or the books are inconsistent (start-up check, tests). */
+  check(): void {
+    const problems = checkInvariants(this.recorder.inner);
+    if (problems.length > 0) throw new Error(`ledger invariants: ${problems.join('; ')}`);
+    this.engine.validateInternalState();
+  }
+
+  // ---- dispatch -------------------------------------------------------------------------
+
+  private execute(cmd: CoreCommand): void {
+    switch (cmd.type) {
+      case 'openAccount':
+        return this.openAccount(cmd.userId, cmd.now);
+      case 'deposit':
+        return this.deposit(cmd.userId, cmd.amountFen, cmd.transferId, cmd.now);
+      case 'withdraw':
+        return this.withdraw(cmd);
+      case 'tick':
+        this.engineApply({ type: 'expire', now: cmd.now });
+        return this.settle(cmd.now);
+      case 'setFee':
+        if (!Number.isSafeInteger(cmd.feeBps) || cmd.feeBps < 0 || cmd.feeBps > 5_000) throw new Rejected('INVALID_FEE', 'fee must be 0..5000 bps');
+        this.feeBps = cmd.feeBps;
+        this.events.push({ type: 'fee_changed', feeBps: cmd.feeBps });
+        return;
+      case 'fundProgramme': {
+        const amountFen = parseFen(cmd.amountFen);
+        const r = fundProgramme(this.recorder, { programmeId: cmd.programmeId, amountFen, transferId: cmd.transferId }, cmd.now);
+        if (!r.ok) throw new Rejected('PROGRAMME_REJECTED', `funding refused: ${r.code}${r.transferResult ? ` (${r.transferResult})` : ''}`);
+        return;
+      }
+      case 'grantVoucher':
+        return this.grant(cmd);
+      case 'placeBid':
+        return this.placeBid(cmd);
+      case 'amend':
+        return this.amend(cmd);
+      case 'endLease':
+        return this.endLease(cmd);
+      case 'registerNode':
+      case 'placeAsk':
+        // Providers are paid into their earnings account: they need one before they sell.
+        this.requireAccount(cmd.providerId);
+        return this.engineApply(cmd);
+      default:
+        this.engineApply(cmd);
+    }
+  }
+
+  // ---- accounts -------------------------------------------------------------------------
+
+  private openAccount(userId: string, now: number): void {
+    if (this.users.has(userId)) throw new Rejected('ACCOUNT_EXISTS', `account ${userId} exists`);
+    const r = openUserAccounts(this.recorder, userId, now);
+    if (r !== 'ok') throw new Rejected('INVALID_ID', `cannot open accounts for ${userId}: ${r}`);
+    this.users.add(userId);
+    this.events.push({ type: 'account_opened', userId });
+  }
+
+  private requireAccount(userId: string): void {
+    if (!this.users.has(userId)) throw new Rejected('ACCOUNT_NOT_FOUND', `no account ${userId}`);
+  }
+
+  private deposit(userId: string, amount: string, transferId: string, now: number): void {
+    this.requireAccount(userId);
+    const amountFen = parseFen(amount);
+    const r = deposit(this.recorder, { transferId, userId, amountFen }, now);
+    if (r === 'exists') return;
+    if (r !== 'ok') throw new Rejected(r === 'exists_with_different_fields' ? 'DUPLICATE_TRANSFER' : 'INVALID_AMOUNT', `deposit refused: ${r}`);
+  }
+
+  private withdraw(cmd: Extract<CoreCommand, { type: 'withdraw' }>): void {
+    this.requireAccount(cmd.userId);
+    const amountFen = parseFen(cmd.amountFen);
+    const r = withdraw(this.recorder, { transferId: cmd.transferId, userId: cmd.userId, amountFen, from: cmd.from }, cmd.now);
+    if (r === 'exists' || r === 'ok') return;
+    if (r === 'exceeds_credits') throw new Rejected('INSUFFICIENT_FUNDS', `not enough ${cmd.from} to withdraw`);
+    throw new Rejected(r === 'exists_with_different_fields' ? 'DUPLICATE_TRANSFER' : 'INVALID_AMOUNT', `withdrawal refused: ${r}`);
+  }
+
+  private grant(cmd: Extract<CoreCommand, { type: 'grantVoucher' }>): void {
+    this.requireAccount(cmd.userId);
+    const r = grantVoucher(
+      this.recorder,
+      { grantId: cmd.grantId, programmeId: cmd.programmeId, userId: cmd.userId, amountFen: parseFen(cmd.amountFen), expiresAtMs: cmd.expiresAtMs, scope: cmd.scope },
+      cmd.now,
+    );
+    if (!r.ok) throw new Rejected('VOUCHER_REJECTED', `grant refused: ${r.code}${r.transferResult ? ` (${r.transferResult})` : ''}`);
+    const list = this.vouchers.get(cmd.userId) ?? [];
+    if (!list.some((g) => g.grantId === r.value.grantId)) list.push(r.value);
+    this.vouchers.set(cmd.userId, list);
+    this.events.push({ type: 'voucher_granted', grantId: cmd.grantId, userId: cmd.userId, amountFen: cmd.amountFen, expiresAtMs: cmd.expiresAtMs });
+  }
+
+  // ---- bids -----------------------------------------------------------------------------
+
+  private worstCaseFen(b: Pick<BidState, 'isCompute' | 'limitFen' | 'remaining' | 'accDeciTflops' | 'gpusPerNode' | 'durationMs'>): bigint {
+    if (!b.isCompute) return bidWorstCaseFen(b.limitFen, b.remaining, b.durationMs);
+    const worst = worstCaseComputeDeciTflops(b.remaining, b.accDeciTflops, b.gpusPerNode);
+    return computeBidWorstCaseFen(b.limitFen, worst, b.durationMs);
+  }
+
+  private placeBid(cmd: PlaceBid): void {
+    this.requireAccount(cmd.buyerId);
+    // Judge the fields as the engine would first, so a bid it refuses never touches money.
+    const bad = validateStatic(cmd, this.catalogIndex);
+    if (bad) throw new Rejected(bad.code, bad.message);
+    if (this.activeOrders.has(cmd.orderId)) throw new Rejected('DUPLICATE_ID', `order ${cmd.orderId} is active`);
+    const accs = compatibleAccelerators(cmd, this.catalogIndex);
+    const dts = accs.map((id) => deciTflopsOf(this.catalogIndex.accelerators.get(id)!));
+    const isCompute = cmd.quantity.kind === 'compute';
+    const state: Omit<BidState, 'hold'> = {
+      buyerId: cmd.buyerId,
+      acceleratorIds: accs,
+      regionIds: cmd.regionIds,
+      isCompute,
+      accDeciTflops: dts,
+      gpusPerNode: cmd.gpusPerNode,
+      durationMs: cmd.hours * MS_PER_HOUR,
+      limitFen: cmd.limitFen,
+      remaining: cmd.quantity.kind === 'compute' ? cmd.quantity.deciTflops : cmd.quantity.gpus,
+      generation: 1,
+    };
+    const hold = this.hold(cmd.orderId, state, cmd.now);
+    this.bids.set(cmd.orderId, { ...state, hold });
+    this.events.push({ type: 'bid_held', orderId: cmd.orderId, heldFen: hold.heldFen.toString() });
+    try {
+      this.engineApply(cmd);
+    } catch (e) {
+      // Not expected (the fields were checked above), but never leave money held for a bid
+      // the engine does not know.
+      if (e instanceof Rejected && this.bids.get(cmd.orderId)?.hold === hold) this.finishBid(cmd.orderId, cmd.now);
+      throw e;
+    }
+  }
+
+  private hold(orderId: string, state: Omit<BidState, 'hold'>, now: number): BidHold {
+    const amountFen = this.worstCaseFen(state);
+    const maxPrice = state.isCompute ? Math.max(...state.accDeciTflops.map((dt) => limitPerGpuHour(true, state.limitFen, dt))) : state.limitFen;
+    const holdKey = state.generation === 1 ? orderId : `${orderId}.g${state.generation}`;
+    const r = holdForBid(
+      this.recorder,
+      {
+        bidId: holdKey,
+        buyerId: state.buyerId,
+        amountFen,
+        scope: { acceleratorIds: state.acceleratorIds, regionIds: state.regionIds, maxPriceFenPerGpuHour: maxPrice },
+        vouchers: (this.vouchers.get(state.buyerId) ?? []).filter((g) => g.expiresAtMs > now),
+      },
+      now,
+    );
+    if (!r.ok) {
+      if (r.transferResult === 'exceeds_credits') throw new Rejected('INSUFFICIENT_FUNDS', `the bid's worst case is ${formatFen(amountFen)} and the balance is short`);
+      throw new Rejected('INVALID_AMOUNT', `hold refused: ${r.code}${r.transferResult ? ` (${r.transferResult})` : ''}`);
+    }
+    return r.value;
+  }
+
+  private amend(cmd: AmendOrder): void {
+    const bid = this.bids.get(cmd.orderId);
+    if (!bid || bid.buyerId !== cmd.ownerId || (cmd.priceFen === undefined && cmd.remaining === undefined)) {
+      this.engineApply(cmd); // asks, expiry-only amends, and unknown orders: the engine decides
+      return;
+    }
+    const bad = validateStatic(cmd, this.catalogIndex);
+    if (bad) throw new Rejected(bad.code, bad.message);
+    const next = { ...bid, limitFen: cmd.priceFen ?? bid.limitFen, remaining: cmd.remaining ?? bid.remaining };
+    if (this.worstCaseFen(next) > bid.hold.heldFen) {
+      // Hold the new worst case in full before letting the old hold go: the bid is never unfunded.
+      const generation = bid.generation + 1;
+      const hold = this.hold(cmd.orderId, { ...next, generation }, cmd.now);
+      this.release(bid.hold, cmd.now);
+      Object.assign(bid, { generation, hold });
+      this.events.push({ type: 'bid_held', orderId: cmd.orderId, heldFen: hold.heldFen.toString() });
+    }
+    bid.limitFen = next.limitFen;
+    bid.remaining = next.remaining;
+    this.engineApply(cmd);
+  }
+
+  private release(hold: BidHold, now: number): void {
+    const r = releaseHold(this.recorder, hold, now);
+    if (!r.ok) throw new Error(`releasing hold of ${hold.bidId} failed: ${r.code} ${r.transferResult ?? ''}`);
+  }
+
+  // ---- leases ---------------------------------------------------------------------------
+
+  private endLease(cmd: EndLease): void {
+    this.engineApply(cmd);
+  }
+
+  /** Ticks: bill every running lease up to now, and close the ones whose term is over. */
+  private settle(now: number): void {
+    for (const [leaseId, l] of this.leases) {
+      const b = l.billing;
+      if (b.endMs <= now) this.closeLease(leaseId, l, now, 'completed');
+      else if (b.startMs < now) {
+        const r = accrue(this.recorder, b, now);
+        if (!r.ok) throw new Error(`accrual of ${leaseId} failed: ${r.code} ${r.transferResult ?? ''}`);
+        l.billing = r.value;
+      }
+    }
+  }
+
+  private closeLease(leaseId: string, l: LeaseState, now: number, reason: 'completed' | 'buyer_stopped' | 'job_exited' | 'provider'): void {
+    const r =
+      reason === 'provider'
+        ? interruptLease(this.recorder, l.billing, { interruptedAtMs: now, slaCreditMultipleBps: this.slaCreditMultipleBps }, now)
+        : endLeaseBilling(this.recorder, l.billing, Math.min(now, l.billing.endMs), reason);
+    if (!r.ok) throw new Error(`closing ${leaseId} failed: ${r.code} ${r.transferResult ?? ''}`);
+    this.leases.delete(leaseId);
+    const b = r.value;
+    this.events.push({
+      type: 'lease_billed',
+      leaseId,
+      state: 'ended',
+      billedUntilMs: b.billedUntilMs,
+      chargedFen: (b.settled.cashChargeFen + b.settled.voucherChargeFen).toString(),
+      endReason: b.endReason ?? null,
+      refundFen: (b.refund.cashFen + b.refund.voucherFen).toString(),
+      slaCreditFen: b.slaCreditFen.toString(),
+    });
+  }
+
+  // ---- engine events → money ---------------------------------------------------------
+
+  private engineApply(cmd: Command): void {
+    const r = this.engine.apply(cmd);
+    this.onEngineEvents(r.events, cmd.now);
+    if (!r.ok) throw new Rejected(r.code, r.message);
+  }
+
+  private onEngineEvents(events: readonly EngineEvent[], now: number): void {
+    let trade: Extract<EngineEvent, { type: 'trade' }> | null = null;
+    for (const e of events) {
+      this.events.push(e);
+      switch (e.type) {
+        case 'order_accepted':
+          this.activeOrders.add(e.orderId);
+          break;
+        case 'trade':
+          trade = e;
+          break;
+        case 'lease_created':
+          this.onLease(trade!, e, now);
+          break;
+        case 'order_filled':
+        case 'order_cancelled':
+        case 'order_expired':
+          this.activeOrders.delete(e.orderId);
+          this.finishBid(e.orderId, now);
+          break;
+        case 'lease_ended':
+          this.onLeaseEnded(e.leaseId, e.reason, now);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private onLease(trade: Extract<EngineEvent, { type: 'trade' }>, lease: Extract<EngineEvent, { type: 'lease_created' }>, now: number): void {
+    const bid = this.bids.get(trade.bidId);
+    if (!bid) throw new Error(`trade ${trade.tradeId} for a bid without a hold: ${trade.bidId}`);
+    const durationMs = trade.endMs - trade.startMs;
+    const dt = bid.isCompute ? deciTflopsOf(this.catalogIndex.accelerators.get(trade.market.split('@')[0]!)!) : 1;
+    bid.remaining = Math.max(0, bid.remaining - trade.gpus * dt);
+    const costFen = chargeFen(trade.priceFenPerGpuHour, trade.gpus, durationMs);
+    const fill = fillBid(this.recorder, bid.hold, { leaseId: lease.leaseId, costFen, remainingFen: this.worstCaseFen(bid) }, now);
+    if (!fill.ok) {
+      // Only an expired voucher with no cash behind it can get here: undo the lease at once.
+      this.events.push({ type: 'lease_unfunded', leaseId: lease.leaseId, code: fill.transferResult ?? fill.code });
+      const undo = this.engine.apply({ type: 'endLease', now, leaseId: lease.leaseId, reason: 'admin' });
+      for (const e of undo.events) if (e.type !== 'lease_ended') this.events.push(e);
+      return;
+    }
+    bid.hold = fill.value.hold;
+    const opened = openLease(
+      {
+        leaseId: lease.leaseId,
+        buyerId: trade.buyerId,
+        providerId: trade.providerId,
+        priceFenPerGpuHour: trade.priceFenPerGpuHour,
+        gpuCount: trade.gpus,
+        startMs: trade.startMs,
+        durationMs,
+        feeBps: this.feeBps,
+      },
+      fill.value.funding,
+    );
+    if (!opened.ok) throw new Error(`opening billing for ${lease.leaseId} failed: ${opened.code}`);
+    this.leases.set(lease.leaseId, { billing: opened.value, market: trade.market });
+  }
+
+  private finishBid(orderId: string, now: number): void {
+    const bid = this.bids.get(orderId);
+    if (!bid) return; // an ask
+    this.bids.delete(orderId);
+    if (bid.hold.state === 'held') this.release(bid.hold, now);
+    this.events.push({ type: 'bid_released', orderId });
+  }
+
+  private onLeaseEnded(leaseId: string, reason: EndLease['reason'], now: number): void {
+    const l = this.leases.get(leaseId);
+    if (!l) return; // undone before billing started
+    const why = reason === 'buyer' || reason === 'admin' ? 'buyer_stopped' : reason === 'job_exited' ? 'job_exited' : 'provider';
+    this.closeLease(leaseId, l, now, why);
+  }
+}
+
+/** Parses a decimal string of fen (commands carry money as strings so they stay JSON). */
+export function parseFen(s: string): bigint {
+  if (typeof s !== 'string' || !/^[0-9]{1,19}$/.test(s)) throw new Rejected('INVALID_AMOUNT', 'amounts are positive whole fen, as a decimal string');
+  const v = BigInt(s);
+  if (v <= 0n || v > MAX_FEN_INPUT) throw new Rejected('INVALID_AMOUNT', 'amount out of range');
+  return v;
+}
+
+function formatFen(fen: bigint): string {
+  const sign = fen < 0n ? '-' : '';
+  const a = fen < 0n ? -fen : fen;
+  return `${sign}¥${a / 100n}.${(a % 100n).toString().padStart(2, '0')}`;
+}
+
+export type { AccountInput, CreateTransferResultLike, TransferInput };
+export { accountIds, expireVoucher };

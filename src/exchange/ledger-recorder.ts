@@ -1,0 +1,71 @@
+/**
+ * A LedgerApi that records which transfers a command wrote, so the command loop can persist
+ * exactly those (and tell the users whose balances moved). Pure: wraps an in-memory ledger.
+ */
+import type { CreateAccountResult, CreateTransferResult } from '../core/ledger/codes.js';
+import type { Account, AccountInput, LedgerApi, PendingStatus, Transfer, TransferInput } from '../core/ledger/types.js';
+
+export type { AccountInput, LedgerApi, Transfer, TransferInput };
+export type CreateTransferResultLike = CreateTransferResult;
+
+export class LedgerRecorder implements LedgerApi {
+  private written: string[] = [];
+
+  constructor(readonly inner: LedgerApi) {}
+
+  begin(): void {
+    this.written = [];
+  }
+
+  /** Transfers committed since `begin`, in commit order. */
+  end(): Transfer[] {
+    const out: Transfer[] = [];
+    for (const id of this.written) {
+      const t = this.inner.getTransfer(id);
+      if (t) out.push(t);
+    }
+    out.sort((a, b) => a.seq - b.seq);
+    this.written = [];
+    return out;
+  }
+
+  createAccounts(batch: readonly AccountInput[], nowMs: number): readonly CreateAccountResult[] {
+    return this.inner.createAccounts(batch, nowMs);
+  }
+
+  createTransfers(batch: readonly TransferInput[], nowMs: number): readonly CreateTransferResult[] {
+    const results = this.inner.createTransfers(batch, nowMs);
+    results.forEach((r, i) => {
+      if (r === 'ok') this.written.push(batch[i]!.id);
+    });
+    return results;
+  }
+
+  expirePending(nowMs: number): readonly string[] {
+    return this.inner.expirePending(nowMs);
+  }
+  getAccount(id: string): Account | undefined {
+    return this.inner.getAccount(id);
+  }
+  getTransfer(id: string): Transfer | undefined {
+    return this.inner.getTransfer(id);
+  }
+  getPendingStatus(pendingId: string): PendingStatus | undefined {
+    return this.inner.getPendingStatus(pendingId);
+  }
+  getAccountTransfers(accountId: string): readonly Transfer[] {
+    return this.inner.getAccountTransfers(accountId);
+  }
+  getAccountsByOwner(ownerId: string): readonly Account[] {
+    return this.inner.getAccountsByOwner(ownerId);
+  }
+  listAccounts(): readonly Account[] {
+    return this.inner.listAccounts();
+  }
+  listOpenPending(): readonly Transfer[] {
+    return this.inner.listOpenPending();
+  }
+  get clockMs(): number {
+    return this.inner.clockMs;
+  }
+}
