@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { listAccelerators, listRegions } from '../core/catalog/index.js';
 import { accountIds } from '../core/ledger/chart.js';
-import { MS_PER_HOUR } from '../core/market/types.js';
+import { MS_PER_HOUR, type PlaceBid } from '../core/market/types.js';
 import { type CoreCommand, type CoreResult, ExchangeCore } from './core.js';
 
 const H = MS_PER_HOUR;
@@ -38,7 +38,7 @@ const bal = (core: ExchangeCore, id: string): bigint => {
 };
 const held = (core: ExchangeCore, id: string): bigint => core.ledger.getAccount(id)!.debitsPendingFen;
 
-const bid3x2h = (now = T0): CoreCommand => ({
+const bid3x2h = (now = T0): PlaceBid => ({
   type: 'placeBid', now, orderId: 'b1', buyerId: 'buyer', acceleratorIds: [A100], quantity: { kind: 'gpus', gpus: 3 }, hours: 2, limitFen: 2500,
 });
 

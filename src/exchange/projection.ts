@@ -1,0 +1,181 @@
+/**
+ * Projection: turns each command and its core result into the rows the store keeps for queries
+ * (orders, trades, leases, nodes, transfers). It keeps just enough state to write whole rows
+ * (upserts), and is rebuilt at start by replaying the journal through it, like the core.
+ */
+import { type CatalogIndex, compatibleAccelerators, deciTflopsOf, indexCatalog } from '../core/market/rules.js';
+import type { EngineAccelerator, PlaceAsk, PlaceBid } from '../core/market/types.js';
+import type { CommitBatch, LeaseRow, NodeRow, OrderRow, TradeRow, TransferRow } from '../store/port.js';
+import type { CoreCommand, CoreResult } from './core.js';
+
+export interface ProjectedRows {
+  readonly orders: OrderRow[];
+  readonly trades: TradeRow[];
+  readonly leases: LeaseRow[];
+  readonly nodes: NodeRow[];
+  readonly transfers: TransferRow[];
+}
+
+export function emptyRows(): ProjectedRows {
+  return { orders: [], trades: [], leases: [], nodes: [], transfers: [] };
+}
+
+export function rowsToBatch(rows: ProjectedRows): CommitBatch {
+  return { orders: rows.orders, trades: rows.trades, leases: rows.leases, nodes: rows.nodes, transfers: rows.transfers };
+}
+
+export class Projection {
+  private readonly orders = new Map<string, OrderRow>();
+  private readonly leases = new Map<string, LeaseRow>();
+  private readonly nodes = new Map<string, NodeRow>();
+  private readonly deciTflops: ReadonlyMap<string, number>;
+  private readonly catalog: CatalogIndex;
+
+  constructor(accelerators: readonly EngineAccelerator[]) {
+    this.deciTflops = new Map(accelerators.map((a) => [a.id, deciTflopsOf(a)]));
+    this.catalog = indexCatalog({ accelerators, regions: [] });
+  }
+
+  /** Rows to write for one applied command (`seq` = its journal sequence number). */
+  project(cmd: CoreCommand, result: CoreResult, seq: number, out: ProjectedRows): void {
+    const now = cmd.now;
+    const touchedOrders = new Set<string>();
+    const touchedLeases = new Set<string>();
+    const touchedNodes = new Set<string>();
+    const setOrder = (id: string, patch: Partial<OrderRow>): void => {
+      const o = this.orders.get(id);
+      if (!o) return;
+      this.orders.set(id, { ...o, ...patch, updatedAtMs: now });
+      touchedOrders.add(id);
+    };
+    const setLease = (id: string, patch: Partial<LeaseRow>): void => {
+      const l = this.leases.get(id);
+      if (!l) return;
+      this.leases.set(id, { ...l, ...patch, updatedAtMs: now });
+      touchedLeases.add(id);
+    };
+    const setNode = (id: string, patch: Partial<NodeRow>): void => {
+      const n = this.nodes.get(id);
+      if (!n) return;
+      this.nodes.set(id, { ...n, ...patch, updatedAtMs: now });
+      touchedNodes.add(id);
+    };
+    let lastTrade: TradeRow | null = null;
+    for (const e of result.events) {
+      switch (e.type) {
+        case 'node_registered': {
+          if (cmd.type !== 'registerNode') break;
+          this.nodes.set(e.nodeId, {
+            id: e.nodeId, providerId: cmd.providerId, acceleratorId: cmd.acceleratorId, regionId: cmd.regionId, gpuCount: cmd.gpuCount,
+            kind: cmd.kind, status: 'online', specJson: '{}', createdAtMs: now, updatedAtMs: now,
+          });
+          touchedNodes.add(e.nodeId);
+          break;
+        }
+        case 'node_updated':
+          setNode(e.nodeId, { gpuCount: e.gpuCount });
+          break;
+        case 'node_status_changed':
+          setNode(e.nodeId, { status: e.status });
+          break;
+        case 'order_accepted': {
+          const placed = cmd.type === 'placeAsk' || cmd.type === 'placeBid' ? cmd : null;
+          if (!placed || placed.orderId !== e.orderId) break;
+          this.orders.set(e.orderId, this.newOrder(placed, now));
+          touchedOrders.add(e.orderId);
+          break;
+        }
+        case 'order_rested':
+          setOrder(e.orderId, { remaining: e.remaining });
+          break;
+        case 'order_amended':
+          setOrder(e.orderId, { priceFen: e.priceFen, ...(e.remaining === null ? {} : { remaining: e.remaining }) });
+          break;
+        case 'order_filled':
+          setOrder(e.orderId, { status: 'filled', remaining: 0 });
+          break;
+        case 'order_cancelled':
+          setOrder(e.orderId, { status: 'cancelled' });
+          break;
+        case 'order_expired':
+          setOrder(e.orderId, { status: 'expired' });
+          break;
+        case 'trade': {
+          lastTrade = {
+            id: e.tradeId, bidId: e.bidId, askId: e.askId, buyerId: e.buyerId, providerId: e.providerId, market: e.market, gpus: e.gpus,
+            priceFenPerGpuHour: e.priceFenPerGpuHour, startMs: e.startMs, endMs: e.endMs, atMs: now, seq,
+          };
+          out.trades.push(lastTrade);
+          const bid = this.orders.get(e.bidId);
+          if (bid) {
+            const unit = bid.specJson.includes('"kind":"compute"') ? (this.deciTflops.get(e.market.split('@')[0]!) ?? 1) : 1;
+            setOrder(e.bidId, { remaining: Math.max(0, bid.remaining - e.gpus * unit) });
+          }
+          break;
+        }
+        case 'lease_created': {
+          const t = lastTrade!;
+          this.leases.set(e.leaseId, {
+            id: e.leaseId, tradeId: e.tradeId, nodeId: e.nodeId, buyerId: t.buyerId, providerId: t.providerId, market: t.market,
+            gpuIndices: e.gpuIndices, priceFenPerGpuHour: e.priceFenPerGpuHour, startMs: e.startMs, endMs: e.endMs,
+            state: e.startMs <= now ? 'active' : 'pending', endedAtMs: null, endReason: null, createdAtMs: now, updatedAtMs: now,
+          });
+          touchedLeases.add(e.leaseId);
+          break;
+        }
+        case 'lease_ended':
+          setLease(e.leaseId, { state: 'ended', endedAtMs: e.atMs, endReason: e.reason });
+          break;
+        case 'lease_billed':
+          if (e.state === 'ended') {
+            const l = this.leases.get(e.leaseId);
+            setLease(e.leaseId, { state: 'ended', endedAtMs: l?.endedAtMs ?? e.billedUntilMs, endReason: l?.endReason ?? e.endReason });
+          }
+          break;
+        case 'lease_unfunded':
+          setLease(e.leaseId, { state: 'failed', endedAtMs: now, endReason: `unfunded: ${e.code}` });
+          break;
+        default:
+          break;
+      }
+    }
+    // Future leases become active when a tick passes their start.
+    if (cmd.type === 'tick') {
+      for (const [id, l] of this.leases) if (l.state === 'pending' && l.startMs <= now) setLease(id, { state: 'active' });
+    }
+    for (const id of touchedOrders) {
+      const o = this.orders.get(id)!;
+      out.orders.push(o);
+      if (o.status !== 'active') this.orders.delete(id);
+    }
+    for (const id of touchedLeases) {
+      const l = this.leases.get(id)!;
+      out.leases.push(l);
+      if (l.state === 'ended' || l.state === 'failed' || l.state === 'cancelled') this.leases.delete(id);
+    }
+    for (const id of touchedNodes) out.nodes.push(this.nodes.get(id)!);
+    for (const t of result.transfers) {
+      out.transfers.push({
+        id: t.id, debitAccountId: t.debitAccountId, creditAccountId: t.creditAccountId, amountFen: t.amountFen, code: t.code, flags: t.flags,
+        pendingId: t.pendingId === '' ? null : t.pendingId, userData: t.userData, atMs: t.timestampMs, seq: t.seq,
+      });
+    }
+  }
+
+  private newOrder(cmd: PlaceAsk | PlaceBid, now: number): OrderRow {
+    if (cmd.type === 'placeAsk') {
+      const node = this.nodes.get(cmd.nodeIds[0] ?? '');
+      return {
+        id: cmd.orderId, userId: cmd.providerId, side: 'ask', markets: node ? [`${node.acceleratorId}@${node.regionId}`] : [], specJson: JSON.stringify(cmd), status: 'active', remaining: 0,
+        priceFen: cmd.priceFenPerGpuHour, createdAtMs: now, updatedAtMs: now,
+      };
+    }
+    // A bid's markets: each accepted accelerator in each named region, or `acc@*` for any region.
+    const regions = cmd.regionIds ?? ['*'];
+    const markets = compatibleAccelerators(cmd, this.catalog).flatMap((a) => regions.map((r) => `${a}@${r}`));
+    return {
+      id: cmd.orderId, userId: cmd.buyerId, side: 'bid', markets, specJson: JSON.stringify(cmd), status: 'active',
+      remaining: cmd.quantity.kind === 'compute' ? cmd.quantity.deciTflops : cmd.quantity.gpus, priceFen: cmd.limitFen, createdAtMs: now, updatedAtMs: now,
+    };
+  }
+}

@@ -1,0 +1,439 @@
+/**
+ * The one query layer both adapters share: `Store` over a Kysely instance. The adapters only
+ * build the dialect (connection, pragmas, type parsers) and hand it here.
+ */
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { decodeCursor, encodeCursor, type CursorPosition } from './cursor.js';
+import { JournalSequenceError } from './errors.js';
+import { candlesQuery, tradeVolumeQuery } from './market-stats.js';
+import { migrateToLatest, type SqlDialectName } from './migrations/index.js';
+import {
+  MAX_COMMIT_ROWS,
+  MAX_JOURNAL_PAGE_LIMIT,
+  MAX_PAGE_LIMIT,
+  MAX_SETTINGS,
+  type ApiKeyRow,
+  type Candle,
+  type CommitBatch,
+  type IdempotencyRow,
+  type JournalEntry,
+  type LeaseRow,
+  type LeaseState,
+  type NodeRow,
+  type OrderRow,
+  type OrderSide,
+  type OrderStatus,
+  type Page,
+  type PageRequest,
+  type SessionRow,
+  type SettingRow,
+  type Store,
+  type TradeRow,
+  type TradeVolume,
+  type TransferRow,
+  type UserRow,
+} from './port.js';
+import * as rows from './rows.js';
+import type { Database, JournalTable } from './schema.js';
+
+/** Rows per multi-row INSERT: well under SQLite's 32 766 and PostgreSQL's 65 535 parameters. */
+const ROWS_PER_STATEMENT = 500;
+/** Longest key argument a read accepts (ids, hashes, emails, market keys). */
+const MAX_KEY_CHARS = 1_024;
+
+type TableName = keyof Database;
+type DbRow = object;
+
+export class KyselyStore implements Store {
+  private closed = false;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly dialect: SqlDialectName,
+  ) {}
+
+  async migrate(): Promise<void> {
+    await migrateToLatest(this.db, this.dialect);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.destroy();
+  }
+
+  // ---- writes ----
+
+  async commit(batch: CommitBatch): Promise<void> {
+    const w = prepare(batch);
+    if (w.rowCount === 0 && batch.deletes === undefined) return;
+    await this.db.transaction().execute(async (trx) => {
+      // Journal first: a repeated seq fails fast, before any other work.
+      await insertRows(trx, 'journal', w.journal);
+      await upsertRows(trx, 'users', ['id'], w.users);
+      await upsertRows(trx, 'sessions', ['id_hash'], w.sessions);
+      await upsertRows(trx, 'api_keys', ['id'], w.apiKeys);
+      await insertRows(trx, 'idempotency_keys', w.idempotency);
+      await upsertRows(trx, 'nodes', ['id'], w.nodes);
+      await upsertRows(trx, 'orders', ['id'], w.orders);
+      await insertRows(trx, 'trades', w.trades);
+      await upsertRows(trx, 'leases', ['id'], w.leases);
+      await insertRows(trx, 'transfers', w.transfers);
+      await upsertRows(trx, 'settings', ['key'], w.settings);
+      await runDeletes(trx, batch);
+      // Checked after the inserts so the transaction takes its write lock before it reads
+      // (SQLite: no read-to-write upgrade that a second writer could make fail).
+      await checkJournalContinues(trx, w.journal);
+    });
+  }
+
+  // ---- journal ----
+
+  async journalAfter(afterSeq: number, limit: number): Promise<readonly JournalEntry[]> {
+    checkInt('afterSeq', afterSeq);
+    checkLimit(limit, MAX_JOURNAL_PAGE_LIMIT);
+    const found = await this.db
+      .selectFrom('journal')
+      .selectAll()
+      .where('seq', '>', afterSeq)
+      .orderBy('seq', 'asc')
+      .limit(limit)
+      .execute();
+    return found.map(rows.journalFromDb);
+  }
+
+  async lastJournalSeq(): Promise<number> {
+    const row = await this.db
+      .selectFrom('journal')
+      .select((eb) => eb.fn.max('seq').as('max_seq'))
+      .executeTakeFirst();
+    return row?.max_seq === null || row?.max_seq === undefined ? 0 : rows.num(row.max_seq);
+  }
+
+  // ---- accounts and auth ----
+
+  async userByEmail(email: string): Promise<UserRow | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('email', '=', key('email', email)).executeTakeFirst();
+    return row && rows.userFromDb(row);
+  }
+
+  async userById(id: string): Promise<UserRow | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', key('id', id)).executeTakeFirst();
+    return row && rows.userFromDb(row);
+  }
+
+  async listUsers(page: PageRequest): Promise<Page<UserRow>> {
+    const limit = checkLimit(page.limit);
+    const pos = decodeCursor('users', page.cursor);
+    let q = this.db.selectFrom('users').selectAll();
+    if (pos) q = q.where((eb) => eb(eb.refTuple('created_at_ms', 'id'), '>', eb.tuple(pos.sortKey, pos.id)));
+    const found = await q.orderBy('created_at_ms', 'asc').orderBy('id', 'asc').limit(limit + 1).execute();
+    return toPage('users', found, limit, rows.userFromDb, (r) => ({ sortKey: r.created_at_ms, id: r.id }));
+  }
+
+  async sessionByHash(idHash: string): Promise<SessionRow | undefined> {
+    const row = await this.db.selectFrom('sessions').selectAll().where('id_hash', '=', key('idHash', idHash)).executeTakeFirst();
+    return row && rows.sessionFromDb(row);
+  }
+
+  async apiKeyByHash(keyHash: string): Promise<ApiKeyRow | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('key_hash', '=', key('keyHash', keyHash)).executeTakeFirst();
+    return row && rows.apiKeyFromDb(row);
+  }
+
+  async listApiKeys(query: { readonly userId: string } & PageRequest): Promise<Page<ApiKeyRow>> {
+    const limit = checkLimit(query.limit);
+    const pos = decodeCursor('apiKeys', query.cursor);
+    let q = this.db.selectFrom('api_keys').selectAll().where('user_id', '=', key('userId', query.userId));
+    if (pos) q = q.where((eb) => eb(eb.refTuple('created_at_ms', 'id'), '>', eb.tuple(pos.sortKey, pos.id)));
+    const found = await q.orderBy('created_at_ms', 'asc').orderBy('id', 'asc').limit(limit + 1).execute();
+    return toPage('apiKeys', found, limit, rows.apiKeyFromDb, (r) => ({ sortKey: r.created_at_ms, id: r.id }));
+  }
+
+  async idempotency(userId: string, idempotencyKey: string): Promise<IdempotencyRow | undefined> {
+    const row = await this.db
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('user_id', '=', key('userId', userId))
+      .where('key', '=', key('key', idempotencyKey))
+      .executeTakeFirst();
+    return row && rows.idempotencyFromDb(row);
+  }
+
+  // ---- market ----
+
+  async getOrder(id: string): Promise<OrderRow | undefined> {
+    const row = await this.db.selectFrom('orders').selectAll().where('id', '=', key('id', id)).executeTakeFirst();
+    return row && rows.orderFromDb(row);
+  }
+
+  async listOrders(
+    query: { readonly userId: string; readonly side?: OrderSide; readonly status?: OrderStatus } & PageRequest,
+  ): Promise<Page<OrderRow>> {
+    const limit = checkLimit(query.limit);
+    const pos = decodeCursor('orders', query.cursor);
+    let q = this.db.selectFrom('orders').selectAll().where('user_id', '=', key('userId', query.userId));
+    if (query.side !== undefined) q = q.where('side', '=', query.side);
+    if (query.status !== undefined) q = q.where('status', '=', query.status);
+    if (pos) q = q.where((eb) => eb(eb.refTuple('created_at_ms', 'id'), '<', eb.tuple(pos.sortKey, pos.id)));
+    const found = await q.orderBy('created_at_ms', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+    return toPage('orders', found, limit, rows.orderFromDb, (r) => ({ sortKey: r.created_at_ms, id: r.id }));
+  }
+
+  async listTrades(query: { readonly market?: string; readonly userId?: string } & PageRequest): Promise<Page<TradeRow>> {
+    const limit = checkLimit(query.limit);
+    const pos = decodeCursor('trades', query.cursor);
+    let q = this.db.selectFrom('trades').selectAll();
+    if (query.market !== undefined) q = q.where('market', '=', key('market', query.market));
+    const userId = query.userId;
+    if (userId !== undefined) {
+      key('userId', userId);
+      q = q.where((eb) => eb.or([eb('buyer_id', '=', userId), eb('provider_id', '=', userId)]));
+    }
+    if (pos) q = q.where((eb) => eb(eb.refTuple('at_ms', 'id'), '<', eb.tuple(pos.sortKey, pos.id)));
+    const found = await q.orderBy('at_ms', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+    return toPage('trades', found, limit, rows.tradeFromDb, (r) => ({ sortKey: r.at_ms, id: r.id }));
+  }
+
+  async getLease(id: string): Promise<LeaseRow | undefined> {
+    const row = await this.db.selectFrom('leases').selectAll().where('id', '=', key('id', id)).executeTakeFirst();
+    return row && rows.leaseFromDb(row);
+  }
+
+  async listLeases(
+    query: { readonly userId: string; readonly role: 'buyer' | 'provider'; readonly state?: LeaseState } & PageRequest,
+  ): Promise<Page<LeaseRow>> {
+    const limit = checkLimit(query.limit);
+    const pos = decodeCursor('leases', query.cursor);
+    if (query.role !== 'buyer' && query.role !== 'provider') throw new RangeError(`store: role must be buyer or provider`);
+    const column = query.role === 'buyer' ? 'buyer_id' : 'provider_id';
+    let q = this.db.selectFrom('leases').selectAll().where(column, '=', key('userId', query.userId));
+    if (query.state !== undefined) q = q.where('state', '=', query.state);
+    if (pos) q = q.where((eb) => eb(eb.refTuple('created_at_ms', 'id'), '<', eb.tuple(pos.sortKey, pos.id)));
+    const found = await q.orderBy('created_at_ms', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+    return toPage('leases', found, limit, rows.leaseFromDb, (r) => ({ sortKey: r.created_at_ms, id: r.id }));
+  }
+
+  async getNode(id: string): Promise<NodeRow | undefined> {
+    const row = await this.db.selectFrom('nodes').selectAll().where('id', '=', key('id', id)).executeTakeFirst();
+    return row && rows.nodeFromDb(row);
+  }
+
+  async listNodes(query: { readonly providerId?: string } & PageRequest): Promise<Page<NodeRow>> {
+    const limit = checkLimit(query.limit);
+    const pos = decodeCursor('nodes', query.cursor);
+    let q = this.db.selectFrom('nodes').selectAll();
+    if (query.providerId !== undefined) q = q.where('provider_id', '=', key('providerId', query.providerId));
+    if (pos) q = q.where((eb) => eb(eb.refTuple('created_at_ms', 'id'), '>', eb.tuple(pos.sortKey, pos.id)));
+    const found = await q.orderBy('created_at_ms', 'asc').orderBy('id', 'asc').limit(limit + 1).execute();
+    return toPage('nodes', found, limit, rows.nodeFromDb, (r) => ({ sortKey: r.created_at_ms, id: r.id }));
+  }
+
+  async accountTransfers(query: { readonly accountId: string } & PageRequest): Promise<Page<TransferRow>> {
+    const limit = checkLimit(query.limit);
+    const pos = decodeCursor('transfers', query.cursor);
+    const accountId = key('accountId', query.accountId);
+    let q = this.db
+      .selectFrom('transfers')
+      .selectAll()
+      .where((eb) => eb.or([eb('debit_account_id', '=', accountId), eb('credit_account_id', '=', accountId)]));
+    if (pos) q = q.where((eb) => eb(eb.refTuple('seq', 'id'), '>', eb.tuple(pos.sortKey, pos.id)));
+    const found = await q.orderBy('seq', 'asc').orderBy('id', 'asc').limit(limit + 1).execute();
+    return toPage('transfers', found, limit, rows.transferFromDb, (r) => ({ sortKey: r.seq, id: r.id }));
+  }
+
+  tradeVolume(query: { readonly market: string; readonly sinceMs: number; readonly untilMs?: number }): Promise<TradeVolume> {
+    key('market', query.market);
+    return tradeVolumeQuery(this.db, query);
+  }
+
+  candles(query: {
+    readonly market: string;
+    readonly intervalMs: number;
+    readonly fromMs: number;
+    readonly toMs: number;
+  }): Promise<readonly Candle[]> {
+    key('market', query.market);
+    return candlesQuery(this.db, query);
+  }
+
+  // ---- settings ----
+
+  async getSetting(settingKey: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', key('key', settingKey)).executeTakeFirst();
+    return row?.value;
+  }
+
+  async listSettings(): Promise<readonly SettingRow[]> {
+    return this.db.selectFrom('settings').select(['key', 'value']).orderBy('key', 'asc').limit(MAX_SETTINGS).execute();
+  }
+}
+
+// ---- helpers ----
+
+function checkInt(what: string, v: number): number {
+  if (!Number.isSafeInteger(v)) throw new RangeError(`store: ${what} must be a safe integer, got ${String(v)}`);
+  return v;
+}
+
+function checkLimit(limit: number, max = MAX_PAGE_LIMIT): number {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > max) {
+    throw new RangeError(`store: limit must be an integer from 1 to ${max}, got ${String(limit)}`);
+  }
+  return limit;
+}
+
+function key(what: string, v: string): string {
+  if (typeof v !== 'string' || v.length > MAX_KEY_CHARS) throw new RangeError(`store: ${what} must be a string of at most ${MAX_KEY_CHARS} characters`);
+  return v;
+}
+
+function toPage<R, T>(
+  list: string,
+  found: readonly R[],
+  limit: number,
+  map: (row: R) => T,
+  position: (row: R) => CursorPosition,
+): Page<T> {
+  const more = found.length > limit;
+  const kept = more ? found.slice(0, limit) : found;
+  const last = kept[kept.length - 1];
+  return { items: kept.map(map), nextCursor: more && last !== undefined ? encodeCursor(list, position(last)) : null };
+}
+
+interface PreparedBatch {
+  readonly rowCount: number;
+  readonly journal: readonly JournalTable[];
+  readonly users: readonly DbRow[];
+  readonly sessions: readonly DbRow[];
+  readonly apiKeys: readonly DbRow[];
+  readonly idempotency: readonly DbRow[];
+  readonly nodes: readonly DbRow[];
+  readonly orders: readonly DbRow[];
+  readonly trades: readonly DbRow[];
+  readonly leases: readonly DbRow[];
+  readonly transfers: readonly DbRow[];
+  readonly settings: readonly DbRow[];
+}
+
+/** Checks and maps everything before the transaction opens; a bad row throws here. */
+function prepare(batch: CommitBatch): PreparedBatch {
+  const count =
+    (batch.journal?.length ?? 0) +
+    (batch.users?.length ?? 0) +
+    (batch.sessions?.length ?? 0) +
+    (batch.apiKeys?.length ?? 0) +
+    (batch.idempotency?.length ?? 0) +
+    (batch.nodes?.length ?? 0) +
+    (batch.orders?.length ?? 0) +
+    (batch.trades?.length ?? 0) +
+    (batch.leases?.length ?? 0) +
+    (batch.transfers?.length ?? 0) +
+    (batch.settings?.length ?? 0);
+  if (count > MAX_COMMIT_ROWS) throw new RangeError(`store: a commit takes at most ${MAX_COMMIT_ROWS} rows, got ${count}`);
+
+  const journal = (batch.journal ?? []).map(rows.journalToDb);
+  for (let i = 1; i < journal.length; i++) {
+    if (journal[i]!.seq !== journal[i - 1]!.seq + 1) {
+      throw new JournalSequenceError(`journal batch is not gap-free: seq ${journal[i]!.seq} follows ${journal[i - 1]!.seq}`);
+    }
+  }
+  if (journal.length > 0 && journal[0]!.seq < 1) throw new JournalSequenceError('journal seqs start at 1');
+  return {
+    rowCount: count,
+    journal,
+    users: lastWins((batch.users ?? []).map(rows.userToDb), (r) => r.id),
+    sessions: lastWins((batch.sessions ?? []).map(rows.sessionToDb), (r) => r.id_hash),
+    apiKeys: lastWins((batch.apiKeys ?? []).map(rows.apiKeyToDb), (r) => r.id),
+    idempotency: (batch.idempotency ?? []).map(rows.idempotencyToDb),
+    nodes: lastWins((batch.nodes ?? []).map(rows.nodeToDb), (r) => r.id),
+    orders: lastWins((batch.orders ?? []).map(rows.orderToDb), (r) => r.id),
+    trades: (batch.trades ?? []).map(rows.tradeToDb),
+    leases: lastWins((batch.leases ?? []).map(rows.leaseToDb), (r) => r.id),
+    transfers: (batch.transfers ?? []).map(rows.transferToDb),
+    settings: lastWins((batch.settings ?? []).map(rows.settingToDb), (r) => r.key),
+  };
+}
+
+/** One row per key, the last given: PostgreSQL refuses to upsert one key twice in a statement. */
+function lastWins<R>(list: readonly R[], keyOf: (row: R) => string): readonly R[] {
+  if (list.length < 2) return list;
+  const byKey = new Map<string, R>();
+  for (const row of list) byKey.set(keyOf(row), row);
+  return byKey.size === list.length ? list : [...byKey.values()];
+}
+
+// The table name and columns vary per call, beyond what Kysely's types follow; the rows were
+// built by the typed mappers in rows.ts, so the loose view is confined to these two functions.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type LooseDb = Kysely<any>;
+
+async function insertRows(trx: Transaction<Database>, table: TableName, list: readonly DbRow[]): Promise<void> {
+  for (let i = 0; i < list.length; i += ROWS_PER_STATEMENT) {
+    await (trx as unknown as LooseDb)
+      .insertInto(table)
+      .values(list.slice(i, i + ROWS_PER_STATEMENT))
+      .execute();
+  }
+}
+
+async function upsertRows(trx: Transaction<Database>, table: TableName, keys: readonly string[], list: readonly DbRow[]): Promise<void> {
+  const first = list[0];
+  if (first === undefined) return;
+  const update = Object.fromEntries(
+    Object.keys(first)
+      .filter((column) => !keys.includes(column))
+      .map((column) => [column, sql.ref(`excluded.${column}`)]),
+  );
+  for (let i = 0; i < list.length; i += ROWS_PER_STATEMENT) {
+    await (trx as unknown as LooseDb)
+      .insertInto(table)
+      .values(list.slice(i, i + ROWS_PER_STATEMENT))
+      .onConflict((oc) => oc.columns([...keys]).doUpdateSet(update))
+      .execute();
+  }
+}
+
+async function runDeletes(trx: Transaction<Database>, batch: CommitBatch): Promise<void> {
+  const d = batch.deletes;
+  if (d === undefined) return;
+  const hashes = d.sessionIdHashes ?? [];
+  for (let i = 0; i < hashes.length; i += ROWS_PER_STATEMENT) {
+    await trx.deleteFrom('sessions').where('id_hash', 'in', hashes.slice(i, i + ROWS_PER_STATEMENT)).execute();
+  }
+  const users = d.sessionsOfUserIds ?? [];
+  for (let i = 0; i < users.length; i += ROWS_PER_STATEMENT) {
+    await trx.deleteFrom('sessions').where('user_id', 'in', users.slice(i, i + ROWS_PER_STATEMENT)).execute();
+  }
+  if (d.sessionsExpiredAtMs !== undefined) {
+    await trx.deleteFrom('sessions').where('expires_at_ms', '<=', checkInt('sessionsExpiredAtMs', d.sessionsExpiredAtMs)).execute();
+  }
+  if (d.idempotencyCreatedBeforeMs !== undefined) {
+    await trx
+      .deleteFrom('idempotency_keys')
+      .where('created_at_ms', '<', checkInt('idempotencyCreatedBeforeMs', d.idempotencyCreatedBeforeMs))
+      .execute();
+  }
+}
+
+/**
+ * The batch's seqs are gap-free (checked in `prepare`) and now inserted (so none repeated a
+ * stored one); what remains is that they follow the stored journal directly and nothing
+ * newer exists.
+ */
+async function checkJournalContinues(trx: Transaction<Database>, journal: readonly JournalTable[]): Promise<void> {
+  const first = journal[0]?.seq;
+  const last = journal[journal.length - 1]?.seq;
+  if (first === undefined || last === undefined) return;
+  const row = await trx
+    .selectFrom('journal')
+    .select((eb) => [eb.fn.min('seq').as('min_seq'), eb.fn.max('seq').as('max_seq')])
+    .where('seq', '>=', first - 1)
+    .executeTakeFirstOrThrow();
+  const minSeq = rows.num(row.min_seq);
+  const maxSeq = rows.num(row.max_seq);
+  if (maxSeq !== last) throw new JournalSequenceError(`journal has seq ${maxSeq} beyond this batch's last ${last}`);
+  if (first > 1 && minSeq !== first - 1) {
+    throw new JournalSequenceError(`journal batch starts at seq ${first} but seq ${first - 1} is not stored`);
+  }
+}

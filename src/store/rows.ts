@@ -1,0 +1,365 @@
+/**
+ * Row mapping between the port's shapes (camelCase, bigint money, arrays) and the tables
+ * (snake_case, decimal text, JSON text), with the checks that keep stored data exact:
+ * every integer written is a safe integer, every amount fits a signed 64-bit value.
+ * A failed check is a bug in the caller, so it throws (before the transaction starts).
+ */
+import type {
+  ApiKeyRow,
+  IdempotencyRow,
+  JournalEntry,
+  LeaseRow,
+  LeaseState,
+  NodeRow,
+  OrderRow,
+  OrderSide,
+  OrderStatus,
+  SessionRow,
+  SettingRow,
+  TradeRow,
+  TransferRow,
+  UserRole,
+  UserRow,
+} from './port.js';
+import { MAX_JSON_CHARS } from './port.js';
+import type {
+  ApiKeysTable,
+  IdempotencyKeysTable,
+  JournalTable,
+  LeasesTable,
+  NodesTable,
+  OrdersTable,
+  SessionsTable,
+  SettingsTable,
+  TradesTable,
+  TransfersTable,
+  UsersTable,
+} from './schema.js';
+
+const MAX_TEXT_CHARS = 4_096;
+const MIN_I64 = -(1n << 63n);
+const MAX_I64 = (1n << 63n) - 1n;
+
+// ---- checks on the way in ----
+
+function int(what: string, v: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new TypeError(`store: ${what} must be a safe integer, got ${String(v)}`);
+  return v;
+}
+function intOrNull(what: string, v: number | null): number | null {
+  return v === null ? null : int(what, v);
+}
+function str(what: string, v: string, maxChars = MAX_TEXT_CHARS): string {
+  if (typeof v !== 'string') throw new TypeError(`store: ${what} must be a string`);
+  if (v.length > maxChars) throw new RangeError(`store: ${what} is longer than ${maxChars} characters`);
+  return v;
+}
+function strOrNull(what: string, v: string | null): string | null {
+  return v === null ? null : str(what, v);
+}
+function json(what: string, v: string): string {
+  return str(what, v, MAX_JSON_CHARS);
+}
+function amount(what: string, v: bigint): string {
+  if (typeof v !== 'bigint' || v < MIN_I64 || v > MAX_I64) throw new RangeError(`store: ${what} must be a signed 64-bit bigint`);
+  return v.toString();
+}
+
+// ---- checks on the way out ----
+
+/** Drivers must hand back numbers for bigint columns; anything else means a lost digit. */
+export function num(v: unknown): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  if (typeof v === 'string' && /^-?\d{1,16}$/.test(v)) {
+    const n = Number(v);
+    if (Number.isSafeInteger(n)) return n;
+  }
+  throw new TypeError(`store: expected a safe integer from the database, got ${typeof v} ${String(v)}`);
+}
+function numOrNull(v: unknown): number | null {
+  return v === null || v === undefined ? null : num(v);
+}
+function strings(v: string): readonly string[] {
+  const parsed: unknown = JSON.parse(v);
+  if (!Array.isArray(parsed) || !parsed.every((s) => typeof s === 'string')) throw new TypeError('store: expected a JSON string array');
+  return parsed as string[];
+}
+function ints(v: string): readonly number[] {
+  const parsed: unknown = JSON.parse(v);
+  if (!Array.isArray(parsed) || !parsed.every((n) => Number.isSafeInteger(n))) throw new TypeError('store: expected a JSON integer array');
+  return parsed as number[];
+}
+function stringsJson(what: string, v: readonly string[]): string {
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw new TypeError(`store: ${what} must be an array of strings`);
+  return json(what, JSON.stringify(v));
+}
+function intsJson(what: string, v: readonly number[]): string {
+  if (!Array.isArray(v) || !v.every((n) => Number.isSafeInteger(n))) throw new TypeError(`store: ${what} must be an array of safe integers`);
+  return json(what, JSON.stringify(v));
+}
+
+// ---- journal ----
+
+export function journalToDb(r: JournalEntry): JournalTable {
+  return {
+    seq: int('journal.seq', r.seq),
+    at_ms: int('journal.atMs', r.atMs),
+    kind: str('journal.kind', r.kind),
+    command: json('journal.commandJson', r.commandJson),
+    result: json('journal.resultJson', r.resultJson),
+  };
+}
+export function journalFromDb(r: JournalTable): JournalEntry {
+  return { seq: num(r.seq), atMs: num(r.at_ms), kind: r.kind, commandJson: r.command, resultJson: r.result };
+}
+
+// ---- users, sessions, api keys, idempotency ----
+
+export function userToDb(r: UserRow): UsersTable {
+  return {
+    id: str('user.id', r.id),
+    email: str('user.email', r.email),
+    password_hash: str('user.passwordHash', r.passwordHash),
+    role: str('user.role', r.role),
+    display_name: str('user.displayName', r.displayName),
+    created_at_ms: int('user.createdAtMs', r.createdAtMs),
+    disabled_at_ms: intOrNull('user.disabledAtMs', r.disabledAtMs),
+  };
+}
+export function userFromDb(r: UsersTable): UserRow {
+  return {
+    id: r.id,
+    email: r.email,
+    passwordHash: r.password_hash,
+    role: r.role as UserRole,
+    displayName: r.display_name,
+    createdAtMs: num(r.created_at_ms),
+    disabledAtMs: numOrNull(r.disabled_at_ms),
+  };
+}
+
+export function sessionToDb(r: SessionRow): SessionsTable {
+  return {
+    id_hash: str('session.idHash', r.idHash),
+    user_id: str('session.userId', r.userId),
+    created_at_ms: int('session.createdAtMs', r.createdAtMs),
+    expires_at_ms: int('session.expiresAtMs', r.expiresAtMs),
+  };
+}
+export function sessionFromDb(r: SessionsTable): SessionRow {
+  return { idHash: r.id_hash, userId: r.user_id, createdAtMs: num(r.created_at_ms), expiresAtMs: num(r.expires_at_ms) };
+}
+
+export function apiKeyToDb(r: ApiKeyRow): ApiKeysTable {
+  return {
+    id: str('apiKey.id', r.id),
+    user_id: str('apiKey.userId', r.userId),
+    name: str('apiKey.name', r.name),
+    key_hash: str('apiKey.keyHash', r.keyHash),
+    scopes: stringsJson('apiKey.scopes', r.scopes),
+    created_at_ms: int('apiKey.createdAtMs', r.createdAtMs),
+    last_used_at_ms: intOrNull('apiKey.lastUsedAtMs', r.lastUsedAtMs),
+    revoked_at_ms: intOrNull('apiKey.revokedAtMs', r.revokedAtMs),
+  };
+}
+export function apiKeyFromDb(r: ApiKeysTable): ApiKeyRow {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    name: r.name,
+    keyHash: r.key_hash,
+    scopes: strings(r.scopes),
+    createdAtMs: num(r.created_at_ms),
+    lastUsedAtMs: numOrNull(r.last_used_at_ms),
+    revokedAtMs: numOrNull(r.revoked_at_ms),
+  };
+}
+
+export function idempotencyToDb(r: IdempotencyRow): IdempotencyKeysTable {
+  return {
+    user_id: str('idempotency.userId', r.userId),
+    key: str('idempotency.key', r.key),
+    request_hash: str('idempotency.requestHash', r.requestHash),
+    status_code: int('idempotency.statusCode', r.statusCode),
+    response: json('idempotency.responseJson', r.responseJson),
+    created_at_ms: int('idempotency.createdAtMs', r.createdAtMs),
+  };
+}
+export function idempotencyFromDb(r: IdempotencyKeysTable): IdempotencyRow {
+  return {
+    userId: r.user_id,
+    key: r.key,
+    requestHash: r.request_hash,
+    statusCode: num(r.status_code),
+    responseJson: r.response,
+    createdAtMs: num(r.created_at_ms),
+  };
+}
+
+// ---- market ----
+
+export function nodeToDb(r: NodeRow): NodesTable {
+  return {
+    id: str('node.id', r.id),
+    provider_id: str('node.providerId', r.providerId),
+    accelerator_id: str('node.acceleratorId', r.acceleratorId),
+    region_id: str('node.regionId', r.regionId),
+    gpu_count: int('node.gpuCount', r.gpuCount),
+    kind: str('node.kind', r.kind),
+    status: str('node.status', r.status),
+    spec: json('node.specJson', r.specJson),
+    created_at_ms: int('node.createdAtMs', r.createdAtMs),
+    updated_at_ms: int('node.updatedAtMs', r.updatedAtMs),
+  };
+}
+export function nodeFromDb(r: NodesTable): NodeRow {
+  return {
+    id: r.id,
+    providerId: r.provider_id,
+    acceleratorId: r.accelerator_id,
+    regionId: r.region_id,
+    gpuCount: num(r.gpu_count),
+    kind: r.kind,
+    status: r.status,
+    specJson: r.spec,
+    createdAtMs: num(r.created_at_ms),
+    updatedAtMs: num(r.updated_at_ms),
+  };
+}
+
+export function orderToDb(r: OrderRow): OrdersTable {
+  return {
+    id: str('order.id', r.id),
+    user_id: str('order.userId', r.userId),
+    side: str('order.side', r.side),
+    markets: stringsJson('order.markets', r.markets),
+    spec: json('order.specJson', r.specJson),
+    status: str('order.status', r.status),
+    remaining: int('order.remaining', r.remaining),
+    price_fen: int('order.priceFen', r.priceFen),
+    created_at_ms: int('order.createdAtMs', r.createdAtMs),
+    updated_at_ms: int('order.updatedAtMs', r.updatedAtMs),
+  };
+}
+export function orderFromDb(r: OrdersTable): OrderRow {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    side: r.side as OrderSide,
+    markets: strings(r.markets),
+    specJson: r.spec,
+    status: r.status as OrderStatus,
+    remaining: num(r.remaining),
+    priceFen: num(r.price_fen),
+    createdAtMs: num(r.created_at_ms),
+    updatedAtMs: num(r.updated_at_ms),
+  };
+}
+
+export function tradeToDb(r: TradeRow): TradesTable {
+  return {
+    id: str('trade.id', r.id),
+    bid_id: str('trade.bidId', r.bidId),
+    ask_id: str('trade.askId', r.askId),
+    buyer_id: str('trade.buyerId', r.buyerId),
+    provider_id: str('trade.providerId', r.providerId),
+    market: str('trade.market', r.market),
+    gpus: int('trade.gpus', r.gpus),
+    price_fen: int('trade.priceFenPerGpuHour', r.priceFenPerGpuHour),
+    start_ms: int('trade.startMs', r.startMs),
+    end_ms: int('trade.endMs', r.endMs),
+    at_ms: int('trade.atMs', r.atMs),
+    seq: int('trade.seq', r.seq),
+  };
+}
+export function tradeFromDb(r: TradesTable): TradeRow {
+  return {
+    id: r.id,
+    bidId: r.bid_id,
+    askId: r.ask_id,
+    buyerId: r.buyer_id,
+    providerId: r.provider_id,
+    market: r.market,
+    gpus: num(r.gpus),
+    priceFenPerGpuHour: num(r.price_fen),
+    startMs: num(r.start_ms),
+    endMs: num(r.end_ms),
+    atMs: num(r.at_ms),
+    seq: num(r.seq),
+  };
+}
+
+export function leaseToDb(r: LeaseRow): LeasesTable {
+  return {
+    id: str('lease.id', r.id),
+    trade_id: str('lease.tradeId', r.tradeId),
+    node_id: str('lease.nodeId', r.nodeId),
+    buyer_id: str('lease.buyerId', r.buyerId),
+    provider_id: str('lease.providerId', r.providerId),
+    market: str('lease.market', r.market),
+    gpu_indices: intsJson('lease.gpuIndices', r.gpuIndices),
+    price_fen: int('lease.priceFenPerGpuHour', r.priceFenPerGpuHour),
+    start_ms: int('lease.startMs', r.startMs),
+    end_ms: int('lease.endMs', r.endMs),
+    state: str('lease.state', r.state),
+    ended_at_ms: intOrNull('lease.endedAtMs', r.endedAtMs),
+    end_reason: strOrNull('lease.endReason', r.endReason),
+    created_at_ms: int('lease.createdAtMs', r.createdAtMs),
+    updated_at_ms: int('lease.updatedAtMs', r.updatedAtMs),
+  };
+}
+export function leaseFromDb(r: LeasesTable): LeaseRow {
+  return {
+    id: r.id,
+    tradeId: r.trade_id,
+    nodeId: r.node_id,
+    buyerId: r.buyer_id,
+    providerId: r.provider_id,
+    market: r.market,
+    gpuIndices: ints(r.gpu_indices),
+    priceFenPerGpuHour: num(r.price_fen),
+    startMs: num(r.start_ms),
+    endMs: num(r.end_ms),
+    state: r.state as LeaseState,
+    endedAtMs: numOrNull(r.ended_at_ms),
+    endReason: r.end_reason,
+    createdAtMs: num(r.created_at_ms),
+    updatedAtMs: num(r.updated_at_ms),
+  };
+}
+
+// ---- ledger ----
+
+export function transferToDb(r: TransferRow): TransfersTable {
+  return {
+    id: str('transfer.id', r.id),
+    debit_account_id: str('transfer.debitAccountId', r.debitAccountId),
+    credit_account_id: str('transfer.creditAccountId', r.creditAccountId),
+    amount_fen: amount('transfer.amountFen', r.amountFen),
+    code: str('transfer.code', r.code),
+    flags: int('transfer.flags', r.flags),
+    pending_id: strOrNull('transfer.pendingId', r.pendingId),
+    user_data: str('transfer.userData', r.userData),
+    at_ms: int('transfer.atMs', r.atMs),
+    seq: int('transfer.seq', r.seq),
+  };
+}
+export function transferFromDb(r: TransfersTable): TransferRow {
+  if (!/^-?\d{1,19}$/.test(r.amount_fen)) throw new TypeError(`store: bad amount_fen ${r.amount_fen}`);
+  return {
+    id: r.id,
+    debitAccountId: r.debit_account_id,
+    creditAccountId: r.credit_account_id,
+    amountFen: BigInt(r.amount_fen),
+    code: r.code,
+    flags: num(r.flags),
+    pendingId: r.pending_id,
+    userData: r.user_data,
+    atMs: num(r.at_ms),
+    seq: num(r.seq),
+  };
+}
+
+export function settingToDb(r: SettingRow): SettingsTable {
+  return { key: str('setting.key', r.key), value: json('setting.value', r.value) };
+}

@@ -1,0 +1,44 @@
+/**
+ * SQLite adapter: the embedded default. better-sqlite3 under Kysely; WAL so readers never block
+ * the writer, synchronous=FULL so an acknowledged commit survives a power cut (WAL's NORMAL
+ * could lose the last commits), busy_timeout so a second process waits instead of failing.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { KyselyStore } from '../kysely-store.js';
+import type { Store } from '../port.js';
+import type { Database } from '../schema.js';
+
+export const DEFAULT_SQLITE_FILE = './data/suanli.db';
+
+export interface SqliteStoreOptions {
+  /** A file path (its folder is created), or ':memory:' for a throwaway store. */
+  readonly file: string;
+  /** How long to wait for another process's write lock. */
+  readonly busyTimeoutMs?: number;
+}
+
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  const { file } = options;
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError('store: busyTimeoutMs must be a non-negative integer');
+  const inMemory = file === ':memory:' || file === '';
+  if (!inMemory) mkdirSync(dirname(resolve(file)), { recursive: true });
+  const sqlite = new BetterSqlite3(file);
+  try {
+    if (!inMemory) {
+      const mode = sqlite.pragma('journal_mode = WAL', { simple: true });
+      if (String(mode).toLowerCase() !== 'wal') throw new Error(`store: ${file} refused WAL mode (got ${String(mode)})`);
+    }
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new KyselyStore(db, 'sqlite');
+}

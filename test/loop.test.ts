@@ -1,0 +1,118 @@
+/**
+ * The command loop on real stores (a SQLite file and a fresh PostgreSQL database): group
+ * commit, durability across a restart (replay rebuilds the same memory), rejected commands
+ * journaled with their time effects, fail-stop on a failed commit.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAccelerators, listRegions } from '../src/core/catalog/index.js';
+import { accountIds } from '../src/core/ledger/chart.js';
+import { ExchangeCore } from '../src/exchange/core.js';
+import { CommandLoop } from '../src/exchange/loop.js';
+import { Projection } from '../src/exchange/projection.js';
+import { openPostgresStore, openSqliteStore, type Store } from '../src/store/index.js';
+import { createTestDatabase, type TestDatabase } from './support/pg.js';
+
+const catalog = { accelerators: listAccelerators(), regions: listRegions() };
+const A100 = 'nvidia-a100-sxm4-40g';
+const T0 = Date.UTC(2026, 0, 1);
+
+interface Adapter {
+  readonly name: string;
+  open(): Promise<Store>;
+}
+
+let dir = '';
+let pgdb: TestDatabase | null = null;
+const adapters: Adapter[] = [
+  { name: 'sqlite', open: () => openSqliteStore({ file: join(dir, 'loop.db') }) },
+  { name: 'postgres', open: () => openPostgresStore({ url: pgdb!.url }) },
+];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'suanli-loop-'));
+  pgdb = await createTestDatabase();
+});
+afterAll(async () => {
+  await pgdb?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(store: Store, clock: () => number, onFatal?: (e: unknown) => void): Promise<CommandLoop> {
+  await store.migrate();
+  return CommandLoop.open(new ExchangeCore(catalog), store, new Projection(catalog.accelerators), { clock, ...(onFatal ? { onFatal } : {}) });
+}
+
+const balance = (loop: CommandLoop, id: string): bigint => {
+  const a = loop.core.ledger.getAccount(id)!;
+  return a.creditsPostedFen - a.debitsPostedFen;
+};
+
+describe.each(adapters)('command loop on $name', (adapter) => {
+  it('commits, survives a restart by replay, and answers only after the commit', async () => {
+    let now = T0;
+    const clock = (): number => now;
+    const store = await adapter.open();
+    const loop = await start(store, clock);
+    const results = await Promise.all([
+      loop.submit({ type: 'openAccount', now: 0, userId: 'prov' }),
+      loop.submit({ type: 'openAccount', now: 0, userId: 'buyer' }),
+    ]);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(await store.lastJournalSeq()).toBe(2); // both in one group commit, both durable
+    await loop.submit({ type: 'deposit', now: 0, userId: 'buyer', amountFen: '1000000', transferId: 'd1' });
+    await loop.submit({ type: 'registerNode', now: 0, nodeId: 'n1', providerId: 'prov', acceleratorId: A100, regionId: 'cn-beijing', gpuCount: 8, kind: 'manual' });
+    await loop.submit({ type: 'placeAsk', now: 0, orderId: 'a1', providerId: 'prov', nodeIds: ['n1'], priceFenPerGpuHour: 2270 });
+    const bid = await loop.submit({
+      type: 'placeBid', now: 0, orderId: 'b1', buyerId: 'buyer', acceleratorIds: [A100], quantity: { kind: 'gpus', gpus: 3 }, hours: 2, limitFen: 2500,
+    });
+    expect(bid.ok && bid.events.some((e) => e.type === 'trade')).toBe(true);
+    now += 3_600_000;
+    expect((await loop.submit({ type: 'tick', now: 0 })).ok).toBe(true);
+    // A rejected command is answered (not thrown) and journaled.
+    const bad = await loop.submit({ type: 'cancel', now: 0, orderId: 'nope', ownerId: 'buyer' });
+    expect(bad).toMatchObject({ ok: false, code: 'ORDER_NOT_FOUND' });
+
+    // read models
+    const trades = await store.listTrades({ market: `${A100}@cn-beijing`, limit: 10 });
+    expect(trades.items.map((t) => [t.gpus, t.priceFenPerGpuHour])).toEqual([[3, 2270]]);
+    const leases = await store.listLeases({ userId: 'buyer', role: 'buyer', limit: 10 });
+    expect(leases.items[0]).toMatchObject({ id: 'l1', state: 'active', gpuIndices: [0, 1, 2] });
+    const order = await store.getOrder('b1');
+    expect(order).toMatchObject({ status: 'filled', remaining: 0, side: 'bid' });
+    const cash = await store.accountTransfers({ accountId: accountIds.cash('buyer'), limit: 100 });
+    expect(cash.items.some((t) => t.code === 'deposit' && t.amountFen === 1_000_000n)).toBe(true);
+
+    const earnings = balance(loop, accountIds.earnings('prov'));
+    expect(earnings).toBe(6_810n - 340n); // the first hour, minus the 5% fee (rounded down)
+    const seq = loop.journalSeq;
+    await store.close();
+
+    // restart: a new process would do exactly this
+    const store2 = await adapter.open();
+    const loop2 = await start(store2, clock);
+    expect(loop2.journalSeq).toBe(seq);
+    expect(balance(loop2, accountIds.earnings('prov'))).toBe(earnings);
+    expect(loop2.core.engine.depth(`${A100}@cn-beijing`)).toEqual(loop.core.engine.depth(`${A100}@cn-beijing`));
+    // and it keeps going where it left off
+    now += 3_600_000;
+    await loop2.submit({ type: 'tick', now: 0 });
+    expect(balance(loop2, accountIds.earnings('prov'))).toBe(13_620n - 681n);
+    expect(await store2.getLease('l1')).toMatchObject({ state: 'ended', endReason: 'completed' });
+    await store2.close();
+  });
+
+  it('stops (fail-stop) when a commit fails, and refuses further commands', async () => {
+    const store = await adapter.open();
+    let fatal: unknown = null;
+    const loop = await start(store, () => T0 + 10 * 3_600_000, (e) => {
+      fatal = e;
+    });
+    await store.close(); // every later commit fails
+    await expect(loop.submit({ type: 'openAccount', now: 0, userId: 'late' })).rejects.toBeDefined();
+    expect(fatal).not.toBeNull();
+    await expect(loop.submit({ type: 'openAccount', now: 0, userId: 'later' })).rejects.toThrow(/stopped/);
+  });
+});
