@@ -1,0 +1,109 @@
+/**
+ * bench:ingest — acknowledged (committed) orders per second through the command loop, with
+ * group commit against one transaction per order, in the same run on the same kind of store,
+ * for SQLite (WAL, synchronous=FULL) and PostgreSQL (127.0.0.1:5432, a fresh database per
+ * mode, dropped after). Each order is a real bid through the core: a hold, a match against an
+ * offline-capacity ask, a lease, its transfers, journal and read-model rows.
+ * Usage: npm run bench:ingest [-- --orders N] [-- --json] [-- --no-pg]
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { listAccelerators, listRegions } from '../src/core/catalog/index.js';
+import { ExchangeCore } from '../src/exchange/core.js';
+import { CommandLoop } from '../src/exchange/loop.js';
+import { Projection } from '../src/exchange/projection.js';
+import { openPostgresStore, openSqliteStore, type Store } from '../src/store/index.js';
+import { round } from './stats.js';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const orders = Number(args[args.indexOf('--orders') + 1] ?? 0) || 5_000;
+const PG_ADMIN = process.env.SUANLI_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const catalog = { accelerators: listAccelerators(), regions: listRegions() };
+const A100 = 'nvidia-a100-sxm4-40g';
+
+async function withAdmin<T>(run: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: PG_ADMIN });
+  await c.connect();
+  try {
+    return await run(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function run(open: () => Promise<Store>, maxBatch: number): Promise<number> {
+  const store = await open();
+  await store.migrate();
+  let t = Date.UTC(2026, 0, 1);
+  const loop = await CommandLoop.open(new ExchangeCore(catalog), store, new Projection(catalog.accelerators), {
+    clock: () => ++t,
+    maxBatch,
+  });
+  await loop.submit({ type: 'openAccount', now: 0, userId: 'dc' });
+  await loop.submit({ type: 'openAccount', now: 0, userId: 'buyer' });
+  await loop.submit({ type: 'deposit', now: 0, userId: 'buyer', amountFen: '100000000000', transferId: 'd' });
+  // Enough 8-GPU servers for every bid, one ask per server at slightly different prices.
+  for (let n = 0; n * 8 < orders; n++) {
+    await loop.submit({ type: 'registerNode', now: 0, nodeId: `n${n}`, providerId: 'dc', acceleratorId: A100, regionId: 'cn-guizhou-guiyang', gpuCount: 8, kind: 'manual' });
+    await loop.submit({ type: 'placeAsk', now: 0, orderId: `a${n}`, providerId: 'dc', nodeIds: [`n${n}`], priceFenPerGpuHour: 2000 + (n % 50) });
+  }
+  const started = process.hrtime.bigint();
+  const results = await Promise.all(
+    Array.from({ length: orders }, (_, i) =>
+      loop.submit({
+        type: 'placeBid', now: 0, orderId: `b${i}`, buyerId: 'buyer', acceleratorIds: [A100], quantity: { kind: 'gpus', gpus: 1 }, hours: 1,
+        limitFen: 2270, timeInForce: 'IOC',
+      }),
+    ),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const failed = results.filter((r) => !r.ok).length;
+  if (failed > 0) throw new Error(`${failed} bids were rejected`);
+  await store.close();
+  return Math.round(orders / seconds);
+}
+
+async function main(): Promise<void> {
+  const report: Record<string, { batched: number; oneByOne: number; ratio: number }> = {};
+  const dir = mkdtempSync(join(tmpdir(), 'suanli-ingest-'));
+  try {
+    const sqliteBatched = await run(() => openSqliteStore({ file: join(dir, 'batched.db') }), 1_000);
+    const sqliteSingle = await run(() => openSqliteStore({ file: join(dir, 'single.db') }), 1);
+    report.sqlite = { batched: sqliteBatched, oneByOne: sqliteSingle, ratio: round(sqliteBatched / sqliteSingle, 1) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (!args.includes('--no-pg')) {
+    const pgRun = async (maxBatch: number): Promise<number> => {
+      const name = `suanli_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
+      await withAdmin((c) => c.query(`create database "${name}"`));
+      const url = new URL(PG_ADMIN);
+      url.pathname = `/${name}`;
+      try {
+        return await run(() => openPostgresStore({ url: url.toString() }), maxBatch);
+      } finally {
+        await withAdmin(async (c) => {
+          await c.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [name]);
+          await c.query(`drop database if exists "${name}"`);
+        });
+      }
+    };
+    const batched = await pgRun(1_000);
+    const single = await pgRun(1);
+    report.postgres = { batched, oneByOne: single, ratio: round(batched / single, 1) };
+  }
+  if (json) {
+    console.log(JSON.stringify({ orders, node: process.version, ...report, target: { ratio: 20 } }));
+    return;
+  }
+  console.log(`bench:ingest — ${orders} acknowledged bids (hold, match, lease, transfers, journal) through the command loop, ${process.version}`);
+  for (const [name, r] of Object.entries(report)) {
+    console.log(`${name.padEnd(9)} group commit ${String(r.batched).padStart(7)} orders/s   one transaction per order ${String(r.oneByOne).padStart(6)} orders/s   ratio ${r.ratio}× (target ≥ 20×)`);
+  }
+}
+
+void main();
