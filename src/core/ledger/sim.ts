@@ -5,18 +5,10 @@
  */
 import { AccountFlags as A, TransferFlags as F, TRANSFER_CODES } from './codes.js';
 import { MAX_FEN, type AccountInput, type TransferInput } from './types.js';
+import { mulberry32 } from '../prng.js';
 
-/** mulberry32: small, fast, good enough for test streams; never Math.random. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared seeded PRNG (mulberry32). */
+export const prng = mulberry32;
 
 export const SIM_ACCOUNTS: readonly AccountInput[] = [
   { id: 'world', kind: 'world', ownerId: '', flags: A.creditsMustNotExceedDebits },
