@@ -121,10 +121,8 @@ describe('DemoMarket', () => {
 
 describe('suanli demo (process)', () => {
   beforeAll(() => {
-    // Other parts of the tree may be mid-edit and fail type-checking; tsc still emits, so judge
-    // the build by the file this test runs rather than by tsc's exit status.
-    const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-    if (!existsSync(CLI)) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
+    // dist/ is built once by test/global-setup.ts.
+    if (!existsSync(CLI)) throw new Error('dist/ is missing: run npx tsc -p tsconfig.build.json');
   });
 
   it('--steps 3 --json prints three JSON lines with markets and exits 0', () => {

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerClient } from './client.js';
 import { registerDemo } from './demo.js';
 import { registerEstimate } from './estimate.js';
+import { registerServe } from './serve.js';
 
 const program = new Command();
 program
@@ -11,6 +13,8 @@ program
 
 registerEstimate(program);
 registerDemo(program);
+registerServe(program);
+registerClient(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err));

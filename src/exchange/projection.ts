@@ -4,7 +4,7 @@
  * (upserts), and is rebuilt at start by replaying the journal through it, like the core.
  */
 import { type CatalogIndex, compatibleAccelerators, deciTflopsOf, indexCatalog } from '../core/market/rules.js';
-import type { EngineAccelerator, PlaceAsk, PlaceBid } from '../core/market/types.js';
+import type { EngineAccelerator, PlaceAsk, PlaceBid, RegisterNode } from '../core/market/types.js';
 import type { CommitBatch, LeaseRow, NodeRow, OrderRow, TradeRow, TransferRow } from '../store/port.js';
 import type { CoreCommand, CoreResult } from './core.js';
 
@@ -22,6 +22,15 @@ export function emptyRows(): ProjectedRows {
 
 export function rowsToBatch(rows: ProjectedRows): CommitBatch {
   return { orders: rows.orders, trades: rows.trades, leases: rows.leases, nodes: rows.nodes, transfers: rows.transfers };
+}
+
+/**
+ * A node's descriptive spec (CPU, RAM, disk, PUE…) rides on its registerNode command as an extra
+ * `spec` field: the engine ignores it, the journal keeps it, and replay rebuilds the same row.
+ */
+function nodeSpecJson(cmd: RegisterNode): string {
+  const spec = 'spec' in cmd ? cmd.spec : undefined;
+  return spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? JSON.stringify(spec) : '{}';
 }
 
 export class Projection {
@@ -67,7 +76,7 @@ export class Projection {
           if (cmd.type !== 'registerNode') break;
           this.nodes.set(e.nodeId, {
             id: e.nodeId, providerId: cmd.providerId, acceleratorId: cmd.acceleratorId, regionId: cmd.regionId, gpuCount: cmd.gpuCount,
-            kind: cmd.kind, status: 'online', specJson: '{}', createdAtMs: now, updatedAtMs: now,
+            kind: cmd.kind, status: 'online', specJson: nodeSpecJson(cmd), createdAtMs: now, updatedAtMs: now,
           });
           touchedNodes.add(e.nodeId);
           break;

@@ -1,0 +1,157 @@
+/**
+ * Operator routes: credit deposits (no payment gateway: an operator records money received),
+ * fund voucher programmes and grant vouchers, set the fee, halt and resume markets, manage users.
+ */
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { isSafeId } from '../core/ledger/chart.js';
+import type { UserRow } from '../store/port.js';
+import { defineRoute, IdempotencyHeaders, newRouter } from './access.js';
+import type { ApiEnv } from './context.js';
+import { ApiError, notFound, validationError } from './errors.js';
+import { runCommand } from './execute.js';
+import { HALTED_MARKETS_SETTING, haltedMarkets } from './halts.js';
+import { presentUser, UserSchema } from './present.js';
+import { FenAmountSchema, IdSchema, IsoTimeSchema, MarketKeySchema, msOf, newId, PageQuerySchema, pageRequest, pageSchema, PriceFenSchema } from './schemas.js';
+import { createUser } from './users.js';
+
+const ADMIN = { who: 'user', roles: ['admin'], scopes: ['admin'] } as const;
+const body = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
+const out = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const CatalogIds = z.array(z.string().min(1).max(64)).min(1).max(64);
+
+const DepositSchema = z.strictObject({ userId: IdSchema, amountFen: FenAmountSchema });
+const ProgrammeSchema = z.strictObject({ programmeId: IdSchema, amountFen: FenAmountSchema });
+const VoucherGrantSchema = z.strictObject({
+  grantId: IdSchema.optional(),
+  programmeId: IdSchema,
+  userId: IdSchema,
+  amountFen: FenAmountSchema,
+  expiresAt: IsoTimeSchema,
+  scope: z.strictObject({ acceleratorIds: CatalogIds.optional(), regionIds: CatalogIds.optional(), maxPriceFenPerGpuHour: PriceFenSchema.optional() }).default({}),
+});
+const NewUserSchema = z.strictObject({
+  email: z.email().max(254),
+  password: z.string().min(10).max(256),
+  role: z.enum(['buyer', 'provider', 'admin']),
+  displayName: z.string().trim().min(1).max(100),
+});
+const MoneyMoved = z.object({ transferId: z.string(), amountFen: z.string() });
+
+const deposit = defineRoute(
+  ADMIN,
+  { method: 'post', path: '/admin/deposits', tags: ['admin'], summary: 'Credit money received to a user’s cash', request: { headers: IdempotencyHeaders, body: body(DepositSchema) }, responses: { 201: out(MoneyMoved.extend({ userId: z.string() }), 'credited') } },
+  { idempotent: true, errors: [404, 409, 422] },
+);
+const programme = defineRoute(
+  ADMIN,
+  { method: 'post', path: '/admin/programmes', tags: ['admin'], summary: 'Fund a voucher programme (sponsor account)', request: { headers: IdempotencyHeaders, body: body(ProgrammeSchema) }, responses: { 201: out(MoneyMoved.extend({ programmeId: z.string() }), 'funded') } },
+  { idempotent: true, errors: [409, 422] },
+);
+const voucher = defineRoute(
+  ADMIN,
+  {
+    method: 'post', path: '/admin/vouchers', tags: ['admin'], summary: 'Grant a scoped, expiring voucher from a programme',
+    request: { headers: IdempotencyHeaders, body: body(VoucherGrantSchema) }, responses: { 201: out(z.object({ grantId: z.string(), userId: z.string(), programmeId: z.string(), amountFen: z.string(), expiresAt: z.string() }), 'granted') },
+  },
+  { idempotent: true, errors: [404, 409, 422] },
+);
+const fee = defineRoute(
+  ADMIN,
+  { method: 'put', path: '/admin/fee', tags: ['admin'], summary: 'Set the platform fee (bps) for leases opened from now on', request: { body: body(z.strictObject({ feeBps: z.int().min(0).max(5_000) })) }, responses: { 200: out(z.object({ feeBps: z.int() }), 'set') } },
+);
+const haltParams = z.object({ market: MarketKeySchema });
+const haltOut = out(z.object({ market: z.string(), halted: z.boolean(), haltedMarkets: z.array(z.string()) }), 'the halt state');
+const halt = defineRoute(
+  ADMIN,
+  { method: 'post', path: '/admin/markets/{market}/halt', tags: ['admin'], summary: 'Halt a market: new asks and bids only there are refused; resting orders stay', request: { params: haltParams }, responses: { 200: haltOut } },
+  { errors: [404, 409] },
+);
+const resume = defineRoute(
+  ADMIN,
+  { method: 'post', path: '/admin/markets/{market}/resume', tags: ['admin'], summary: 'Resume a halted market', request: { params: haltParams }, responses: { 200: haltOut } },
+  { errors: [404, 409] },
+);
+const users = defineRoute(
+  ADMIN,
+  { method: 'get', path: '/admin/users', tags: ['admin'], summary: 'Every user, oldest first', request: { query: PageQuerySchema }, responses: { 200: out(pageSchema(UserSchema, 'UserPage'), 'users') } },
+);
+const createUserRoute = defineRoute(
+  ADMIN,
+  { method: 'post', path: '/admin/users', tags: ['admin'], summary: 'Create a user of any role (the only way to make an admin)', request: { body: body(NewUserSchema) }, responses: { 201: out(z.object({ user: UserSchema }), 'created') } },
+  { errors: [409] },
+);
+
+async function existingUser(c: Context<ApiEnv>, userId: string): Promise<UserRow> {
+  const user = await c.get('runtime').ctx.store.userById(userId);
+  if (!user) throw notFound('USER_NOT_FOUND', 'user');
+  return user;
+}
+
+async function setHalt(c: Context<ApiEnv>, market: string, halted: boolean) {
+  const rt = c.get('runtime');
+  const [acc, region] = market.split('@') as [string, string];
+  if (!rt.catalog.accelerators.has(acc) || !rt.catalog.regions.has(region)) throw notFound('MARKET_NOT_FOUND', `market ${market}`);
+  // Read-modify-write of one setting: one change at a time.
+  if (rt.claims.has('halts')) throw new ApiError(409, 'HALT_IN_PROGRESS', 'another halt change is running; retry');
+  rt.claims.add('halts');
+  try {
+    const set = new Set(await haltedMarkets(rt.ctx.store));
+    if (halted) set.add(market);
+    else set.delete(market);
+    const list = [...set].sort();
+    await rt.ctx.loop.write({ settings: [{ key: HALTED_MARKETS_SETTING, value: JSON.stringify(list) }] });
+    return { market, halted, haltedMarkets: list };
+  } finally {
+    rt.claims.delete('halts');
+  }
+}
+
+export const adminRoutes = newRouter()
+  .openapi(deposit, async (c) => {
+    const { userId, amountFen } = c.req.valid('json');
+    await existingUser(c, userId);
+    const transferId = newId('tx');
+    const res = await runCommand(c, { type: 'deposit', now: 0, userId, amountFen, transferId }, { status: 201, respond: () => ({ transferId, userId, amountFen }) });
+    return c.json(res, 201);
+  })
+  .openapi(programme, async (c) => {
+    const { programmeId, amountFen } = c.req.valid('json');
+    if (!isSafeId(programmeId)) throw validationError([{ path: 'json.programmeId', message: 'not a valid id' }]);
+    const transferId = newId('tx');
+    const res = await runCommand(c, { type: 'fundProgramme', now: 0, programmeId, amountFen, transferId }, { status: 201, respond: () => ({ transferId, programmeId, amountFen }) });
+    return c.json(res, 201);
+  })
+  .openapi(voucher, async (c) => {
+    const v = c.req.valid('json');
+    await existingUser(c, v.userId);
+    const expiresAtMs = msOf(v.expiresAt, 'json.expiresAt');
+    if (expiresAtMs <= c.get('runtime').ctx.loop.now()) throw new ApiError(400, 'EXPIRY_IN_PAST', 'expiresAt must be in the future');
+    const grantId = v.grantId ?? newId('g');
+    const scope = {
+      ...(v.scope.acceleratorIds ? { acceleratorIds: v.scope.acceleratorIds } : {}),
+      ...(v.scope.regionIds ? { regionIds: v.scope.regionIds } : {}),
+      ...(v.scope.maxPriceFenPerGpuHour === undefined ? {} : { maxPriceFenPerGpuHour: v.scope.maxPriceFenPerGpuHour }),
+    };
+    const res = await runCommand(c, { type: 'grantVoucher', now: 0, grantId, programmeId: v.programmeId, userId: v.userId, amountFen: v.amountFen, expiresAtMs, scope }, {
+      status: 201,
+      respond: () => ({ grantId, userId: v.userId, programmeId: v.programmeId, amountFen: v.amountFen, expiresAt: new Date(expiresAtMs).toISOString() }),
+    });
+    return c.json(res, 201);
+  })
+  .openapi(fee, async (c) => {
+    const { feeBps } = c.req.valid('json');
+    const res = await runCommand(c, { type: 'setFee', now: 0, feeBps }, { status: 200, respond: () => ({ feeBps }) });
+    return c.json(res, 200);
+  })
+  .openapi(halt, async (c) => c.json(await setHalt(c, c.req.valid('param').market, true), 200))
+  .openapi(resume, async (c) => c.json(await setHalt(c, c.req.valid('param').market, false), 200))
+  .openapi(users, async (c) => {
+    const page = await c.get('runtime').ctx.store.listUsers(pageRequest(c.req.valid('query')));
+    return c.json({ items: page.items.map(presentUser), nextCursor: page.nextCursor }, 200);
+  })
+  .openapi(createUserRoute, async (c) => {
+    const rt = c.get('runtime');
+    const { user } = await createUser(rt.ctx, rt.claims, c.req.valid('json'));
+    return c.json({ user: presentUser(user) }, 201);
+  });

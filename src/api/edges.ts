@@ -1,0 +1,45 @@
+/**
+ * The edges `suanli serve` adds around the REST app: the WebSocket live feed and Prometheus
+ * metrics (with HTTP timing), wired to the command loop's committed batches.
+ */
+import type { Server } from 'node:http';
+import type { AppContext } from './context.js';
+import { authenticateRequest } from './identity.js';
+import { createLogger } from './log.js';
+import { createMetrics } from './metrics.js';
+import { LiveFeed } from './ws.js';
+import type { CommittedBatch } from '../exchange/loop.js';
+import type { MiddlewareHandler } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { ApiEnv } from './context.js';
+
+export interface Edge {
+  readonly middleware?: readonly MiddlewareHandler[];
+  readonly routes?: (app: OpenAPIHono<ApiEnv>) => void;
+  readonly onCommitted?: (batch: CommittedBatch) => void;
+  readonly attach?: (server: Server) => void;
+  readonly close?: () => Promise<void> | void;
+}
+
+/** Metrics and the live feed for one running exchange. */
+export function liveEdges(ctx: AppContext): Edge {
+  const metrics = createMetrics();
+  const uninstrument = metrics.instrumentCore(ctx.core);
+  const feed = new LiveFeed(ctx.core, ctx.store, { hooks: metrics.wsHooks(), log: createLogger({ name: 'ws' }) });
+  const handler = metrics.metricsHandler();
+  return {
+    middleware: [metrics.httpMiddleware()],
+    routes: (app) => {
+      app.get('/metrics', () => handler());
+    },
+    onCommitted: (batch) => {
+      metrics.observeBatch(batch);
+      feed.publish(batch);
+    },
+    attach: (server) => feed.attach(server, '/api/v1/ws', authenticateRequest(ctx.store, ctx.clock)),
+    close: () => {
+      feed.close();
+      uninstrument();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * Market halts: an operator setting (`halted_markets`, a JSON list of market keys). A halt
+ * refuses NEW asks and bids whose markets are all halted (409 MARKET_HALTED); resting orders
+ * stay in the book and may still match, and leases run on.
+ */
+import type { Store } from '../store/port.js';
+import { ApiError } from './errors.js';
+
+export const HALTED_MARKETS_SETTING = 'halted_markets';
+
+export async function haltedMarkets(store: Store): Promise<ReadonlySet<string>> {
+  const raw = await store.getSetting(HALTED_MARKETS_SETTING);
+  if (raw === undefined) return new Set();
+  const parsed: unknown = JSON.parse(raw);
+  return new Set(Array.isArray(parsed) ? parsed.filter((m): m is string => typeof m === 'string') : []);
+}
+
+/** Throws 409 MARKET_HALTED when every market an order could trade in is halted. */
+export async function assertTradable(store: Store, markets: readonly string[]): Promise<void> {
+  const halted = await haltedMarkets(store);
+  if (halted.size === 0 || markets.length === 0) return;
+  if (markets.every((m) => halted.has(m))) {
+    throw new ApiError(409, 'MARKET_HALTED', `trading is halted in ${markets.length === 1 ? markets[0] : 'every market this order could trade in'}`, { markets });
+  }
+}

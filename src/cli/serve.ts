@@ -1,0 +1,200 @@
+/**
+ * `suanli serve`: the exchange in one process. Opens the store (SQLite file by default,
+ * PostgreSQL for a postgres:// URL), migrates, replays the journal into the core, seeds an
+ * admin (and a demo market unless --no-demo) on an empty journal, ticks the core every second
+ * (billing, expiry), and serves the REST API. SIGINT/SIGTERM: stop ticks, stop accepting, let
+ * the loop drain, close the store.
+ */
+import { liveEdges } from '../api/edges.js';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve as serveHttp } from '@hono/node-server';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type AppExtensions, createApp, createRuntime } from '../api/app.js';
+import { type ApiConfig, type AppContext, DEFAULT_API_CONFIG } from '../api/context.js';
+import { listAccelerators, listRegions } from '../core/catalog/index.js';
+import { ExchangeCore } from '../exchange/core.js';
+import { CommandLoop, type CommittedBatch } from '../exchange/loop.js';
+import { Projection } from '../exchange/projection.js';
+import { Rng } from '../sim/prng.js';
+import { DEFAULT_SQLITE_FILE, openStore, type Store } from '../store/index.js';
+import { type Credential, DEMO_EMAILS, seedAdmin, seedDemo, startDemoTrader } from './serve-demo.js';
+
+export interface ServeOptions {
+  readonly host?: string;
+  /** 0 = any free port. */
+  readonly port?: number;
+  /** SQLite file or postgres:// URL (ignored when `store` is given). */
+  readonly db?: string;
+  /** An open store to use instead (the caller closes it). */
+  readonly store?: Store;
+  readonly demo?: boolean;
+  readonly demoSeed?: number;
+  readonly demoTraderIntervalMs?: number;
+  readonly tickIntervalMs?: number;
+  readonly adminEmail?: string;
+  readonly adminPassword?: string;
+  readonly clock?: () => number;
+  readonly config?: Partial<ApiConfig>;
+  /** Other edges (live feed, metrics), set up once the core is replayed, before seeding. */
+  readonly extensions?: readonly ((ctx: AppContext) => ServeExtension)[];
+  readonly log?: (line: string) => void;
+}
+
+export interface ServeExtension extends AppExtensions {
+  /** After each committed batch (live feed, metrics). */
+  readonly onCommitted?: (batch: CommittedBatch) => void;
+  /** Once the server listens (e.g. the WebSocket upgrade). */
+  readonly attach?: (server: Server) => void;
+  /** At shutdown, after the server stops accepting and before the store closes. */
+  readonly close?: () => Promise<void> | void;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly server: Server;
+  readonly loop: CommandLoop;
+  readonly ctx: AppContext;
+  /** Credentials created at this start (empty when the journal was not empty). */
+  readonly credentials: readonly Credential[];
+  close(): Promise<void>;
+}
+
+const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000;
+/** Requests still running at shutdown get this long before their connections are cut. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const clock = options.clock ?? Date.now;
+  const store = options.store ?? (await openStore(options.db ?? DEFAULT_SQLITE_FILE));
+  const timers: NodeJS.Timeout[] = [];
+  const extensions: ServeExtension[] = [];
+  const closeExtensions = async (): Promise<void> => {
+    for (const e of extensions) await e.close?.();
+  };
+  let stopTrader: () => void = () => undefined;
+  try {
+    await store.migrate();
+    const catalog = { accelerators: listAccelerators(), regions: listRegions() };
+    const core = new ExchangeCore(catalog);
+    const committed: ((batch: CommittedBatch) => void)[] = [];
+    const loop = await CommandLoop.open(core, store, new Projection(catalog.accelerators), {
+      clock,
+      onCommitted: (batch) => {
+        for (const f of committed) f(batch);
+      },
+    });
+    const ctx: AppContext = { loop, store, core, clock, config: { ...DEFAULT_API_CONFIG, ...options.config } };
+    // By default the live feed (WebSocket) and /metrics ride along; tests may pass their own.
+    extensions.push(...(options.extensions ?? [liveEdges]).map((make) => make(ctx)));
+    for (const e of extensions) if (e.onCommitted) committed.push(e.onCommitted);
+    const app = createApp(ctx, createRuntime(ctx), {
+      middleware: extensions.flatMap((e) => e.middleware ?? []),
+      routes: (a) => {
+        for (const e of extensions) e.routes?.(a);
+      },
+    });
+    const demo = options.demo ?? true;
+    const rng = new Rng(options.demoSeed ?? 1);
+    const credentials: Credential[] = [];
+    if (loop.journalSeq === 0) {
+      credentials.push(await seedAdmin(ctx, options.adminEmail ?? DEMO_EMAILS.admin, options.adminPassword));
+      if (demo) credentials.push(...(await seedDemo(ctx, rng)));
+    }
+
+    let ticking = false;
+    const tick = setInterval(() => {
+      if (ticking) return; // never queue ticks behind a slow commit
+      ticking = true;
+      loop
+        .submit({ type: 'tick', now: 0 })
+        .catch((e: unknown) => log(`tick failed: ${String(e)}`))
+        .finally(() => {
+          ticking = false;
+        });
+    }, options.tickIntervalMs ?? 1_000);
+    const housekeeping = setInterval(() => {
+      const nowMs = clock();
+      void loop.write({ deletes: { sessionsExpiredAtMs: nowMs, idempotencyCreatedBeforeMs: nowMs - ctx.config.idempotencyTtlMs } }).catch(() => undefined);
+    }, HOUSEKEEPING_INTERVAL_MS);
+    timers.push(tick, housekeeping);
+    if (demo) stopTrader = await startDemoTrader(ctx, rng, options.demoTraderIntervalMs ?? 3_000, log);
+
+    const server = await new Promise<Server>((resolve, reject) => {
+      const s = serveHttp({ fetch: app.fetch, hostname: options.host ?? '127.0.0.1', port: options.port ?? 8080 }, () => resolve(s as Server)) as Server;
+      s.once('error', reject);
+    });
+    for (const e of extensions) e.attach?.(server);
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `http://${host}:${address.port}`;
+
+    let closing: Promise<void> | null = null;
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        stopTrader();
+        for (const t of timers) clearInterval(t);
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        await closeExtensions(); // e.g. WebSockets, which would hold the server open
+        await stopped;
+        clearTimeout(force);
+        await loop.write({}).catch(() => undefined); // the queue is FIFO: this resolves after everything before it
+        if (!options.store) await store.close();
+      })());
+    return { url, server, loop, ctx, credentials, close };
+  } catch (e) {
+    stopTrader();
+    for (const t of timers) clearInterval(t);
+    await closeExtensions().catch(() => undefined);
+    if (!options.store) await store.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+function portArg(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('a port is 0-65535');
+  return n;
+}
+
+export function printBanner(r: RunningServer, log: (line: string) => void): void {
+  log(`suanli exchange listening on ${r.url}`);
+  log(`  web     ${r.url}/`);
+  log(`  docs    ${r.url}/docs   (OpenAPI: ${r.url}/openapi.json)`);
+  log(`  markets ${r.url}/api/v1/markets`);
+  if (r.credentials.length > 0) {
+    log('created accounts (passwords are shown once):');
+    for (const c of r.credentials) log(`  ${c.role.padEnd(8)} ${c.email}  ${c.password}`);
+  }
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the exchange: REST API, command loop, store (and a demo market on a fresh store)')
+    .addOption(new Option('--host <host>', 'address to listen on').env('HOST').default('127.0.0.1'))
+    .addOption(new Option('--port <port>', 'port to listen on').env('PORT').default(8080).argParser(portArg))
+    .addOption(new Option('--db <location>', 'SQLite file or postgres:// URL').env('DATABASE_URL').default(DEFAULT_SQLITE_FILE))
+    .addOption(new Option('--no-demo', 'no demo market (and no demo trader)'))
+    .addOption(new Option('--admin-email <email>', 'email of the first admin (fresh store only)').default(DEMO_EMAILS.admin))
+    .action(async (opts: { host: string; port: number; db: string; demo: boolean; adminEmail: string }) => {
+      const log = (line: string): void => console.log(line);
+      const running = await startServer({ host: opts.host, port: opts.port, db: opts.db, demo: opts.demo, adminEmail: opts.adminEmail, log });
+      printBanner(running, log);
+      const stop = (signal: string): void => {
+        log(`${signal}: draining and closing…`);
+        running.close().then(
+          () => process.exit(0),
+          (e: unknown) => {
+            console.error(e);
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,155 @@
+/**
+ * Crash test with real processes: `suanli serve` on a SQLite file, bids sent over HTTP from this
+ * process, SIGKILL of the server in the middle of the load, restart on the same file. Every
+ * acknowledged order must be there; nothing half-written (every filled bid has its lease); the
+ * restarted server replays the journal and checks the ledger sums to zero before it listens.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..');
+const cli = join(root, 'dist/src/cli/index.js');
+const A100 = 'nvidia-a100-sxm4-40g';
+
+interface Server {
+  readonly proc: ChildProcess;
+  readonly exited: Promise<unknown>;
+  readonly url: string;
+  readonly admin: { email: string; password: string } | null;
+}
+
+function startServer(db: string, fresh: boolean): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [cli, 'serve', '--port', '0', '--no-demo', '--db', db], {
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise((r) => proc.once('exit', r));
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+      // On a fresh store the banner then lists the created admin: wait for that line.
+      const admin = /admin\s+(\S+@\S+)\s+(\S+)\n/.exec(out);
+      if (!url || !/markets http/.test(out) || (fresh && !admin)) return;
+      clearTimeout(timer);
+      resolve({ proc, exited, url, admin: admin ? { email: admin[1]!, password: admin[2]! } : null });
+    });
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
+  });
+}
+
+class Client {
+  cookie = '';
+  constructor(private readonly base: string) {}
+  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${this.base}/api/v1${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: this.cookie } : {}), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const set = res.headers.get('set-cookie');
+    const m = set ? /suanli_session=[^;]+/.exec(set) : null;
+    if (m) this.cookie = m[0];
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  }
+}
+
+let dir = '';
+beforeAll(() => {
+  expect(existsSync(cli)).toBe(true); // built once by test/global-setup.ts
+  dir = mkdtempSync(join(tmpdir(), 'suanli-crash-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('crash: SIGKILL mid-load, restart, nothing acknowledged lost, nothing half-written', () => {
+  it('keeps every acknowledged bid across a SIGKILL', async () => {
+    const db = join(dir, 'crash.db');
+    const first = await startServer(db, true);
+    expect(first.admin).not.toBeNull();
+    const admin = new Client(first.url);
+    expect((await admin.call('POST', '/auth/login', first.admin)).status).toBe(200);
+    const provider = new Client(first.url);
+    const buyer = new Client(first.url);
+    const p = await provider.call('POST', '/auth/signup', { email: 'p@crash.test', password: 'provider-pass-1', role: 'provider', displayName: 'P' });
+    const b = await buyer.call('POST', '/auth/signup', { email: 'b@crash.test', password: 'buyer-pass-123', role: 'buyer', displayName: 'B' });
+    expect([p.status, b.status]).toEqual([201, 201]);
+    expect((await admin.call('POST', '/admin/deposits', { userId: b.body.user.id, amountFen: '100000000' })).status).toBe(201);
+    for (let i = 0; i < 40; i++) {
+      const node = await provider.call('POST', '/nodes', { acceleratorId: A100, regionId: 'cn-beijing', gpuCount: 8, kind: 'manual' });
+      expect(node.status).toBe(201);
+      expect((await provider.call('POST', '/asks', { nodeIds: [node.body.node.id], priceFenPerGpuHour: 2270 + (i % 5) })).status).toBe(201);
+    }
+
+    const acked: string[] = [];
+    let sent = 0;
+    let killed = false;
+    const worker = async (): Promise<void> => {
+      while (!killed && sent < 2_000) {
+        sent++;
+        try {
+          const r = await buyer.call(
+            'POST', '/bids',
+            { acceleratorIds: [A100], gpus: 1, hours: 1, limitFenPerGpuHour: 2500, timeInForce: 'IOC' },
+            { 'idempotency-key': `k${sent}` },
+          );
+          if (r.status === 201) acked.push(r.body.order.id);
+          else if (r.status === 429) await new Promise((w) => setTimeout(w, 100)); // per-user rate limit
+          else throw new Error(`bid answered ${r.status}: ${JSON.stringify(r.body)}`);
+        } catch (e) {
+          // the server died under us: unacknowledged, may or may not have been committed
+          if (!killed) throw e;
+        }
+        if (acked.length >= 80 && !killed) {
+          killed = true;
+          first.proc.kill('SIGKILL');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 12 }, worker));
+    expect(killed).toBe(true);
+    await first.exited;
+
+    // Restart on the same file: replay, ledger check, then listen.
+    const second = await startServer(db, false);
+    try {
+      const again = new Client(second.url);
+      expect((await again.call('POST', '/auth/login', { email: 'b@crash.test', password: 'buyer-pass-123' })).status).toBe(200);
+      for (const id of acked) {
+        const o = await again.call('GET', `/orders/${id}`);
+        expect(o.status, `acknowledged order ${id} lost`).toBe(200);
+      }
+      // nothing half-written: every filled bid has its lease, and no lease lacks its bid
+      const orders: any[] = [];
+      for (let cursor: string | null = null; ; ) {
+        const page = await again.call('GET', `/orders?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+        orders.push(...page.body.items);
+        cursor = page.body.nextCursor;
+        if (!cursor) break;
+      }
+      const leases: any[] = [];
+      for (let cursor: string | null = null; ; ) {
+        const page = await again.call('GET', `/leases?role=buyer&limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+        leases.push(...page.body.items);
+        cursor = page.body.nextCursor;
+        if (!cursor) break;
+      }
+      const filled = orders.filter((o) => o.status === 'filled').length;
+      expect(filled).toBeGreaterThanOrEqual(acked.length);
+      expect(leases.length).toBe(filled);
+      const bal = await again.call('GET', '/balances');
+      // 1 GPU × 1 h at 22.70–22.74 each: what left cash is exactly what the leases cost
+      const spent = leases.reduce((s, l) => s + BigInt(l.priceFenPerGpuHour), 0n);
+      expect(BigInt(bal.body.cashFen)).toBe(100_000_000n - spent);
+    } finally {
+      second.proc.kill('SIGTERM');
+    }
+  }, 120_000);
+});
