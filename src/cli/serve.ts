@@ -154,6 +154,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   }
 }
 
+function rateArg(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n > 1_000_000) throw new InvalidArgumentError('a rate is a positive number of requests per second');
+  return n;
+}
+
 function portArg(raw: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('a port is 0-65535');
@@ -180,9 +186,15 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--db <location>', 'SQLite file or postgres:// URL').env('DATABASE_URL').default(DEFAULT_SQLITE_FILE))
     .addOption(new Option('--no-demo', 'no demo market (and no demo trader)'))
     .addOption(new Option('--admin-email <email>', 'email of the first admin (fresh store only)').default(DEMO_EMAILS.admin))
-    .action(async (opts: { host: string; port: number; db: string; demo: boolean; adminEmail: string }) => {
+    .addOption(
+      new Option('--rate-limit <perSecond>', 'requests per second per API key, user or client (burst: 6 s worth)')
+        .env('SUANLI_RATE_LIMIT')
+        .argParser(rateArg),
+    )
+    .action(async (opts: { host: string; port: number; db: string; demo: boolean; adminEmail: string; rateLimit?: number }) => {
       const log = (line: string): void => console.log(line);
-      const running = await startServer({ host: opts.host, port: opts.port, db: opts.db, demo: opts.demo, adminEmail: opts.adminEmail, log });
+      const config = opts.rateLimit === undefined ? {} : { rateLimit: { perSecond: opts.rateLimit, burst: opts.rateLimit * 6 } };
+      const running = await startServer({ host: opts.host, port: opts.port, db: opts.db, demo: opts.demo, adminEmail: opts.adminEmail, log, config });
       printBanner(running, log);
       const stop = (signal: string): void => {
         log(`${signal}: draining and closing…`);
