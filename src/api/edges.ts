@@ -21,20 +21,32 @@ export interface Edge {
   readonly close?: () => Promise<void> | void;
 }
 
-/** Metrics and the live feed for one running exchange. */
+/** One JSON log line per request (pino; LOG_LEVEL, `silent` under tests). No bodies, no secrets. */
+function requestLog(): MiddlewareHandler {
+  const log = createLogger({ name: 'http' });
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    log.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10 }, 'request');
+  };
+}
+
+/** Metrics, request logs and the live feed for one running exchange. */
 export function liveEdges(ctx: AppContext): Edge {
   const metrics = createMetrics();
+  const log = createLogger({ name: 'exchange' });
   const uninstrument = metrics.instrumentCore(ctx.core);
   const feed = new LiveFeed(ctx.core, ctx.store, { hooks: metrics.wsHooks(), log: createLogger({ name: 'ws' }) });
   const handler = metrics.metricsHandler();
   return {
-    middleware: [metrics.httpMiddleware()],
+    middleware: [metrics.httpMiddleware(), requestLog()],
     routes: (app) => {
       app.get('/metrics', () => handler());
     },
     onCommitted: (batch) => {
       metrics.observeBatch(batch);
       feed.publish(batch);
+      log.debug({ commands: batch.entries.length, commitMs: batch.commitMs, lastSeq: batch.entries[batch.entries.length - 1]?.seq }, 'committed');
     },
     attach: (server) => feed.attach(server, '/api/v1/ws', authenticateRequest(ctx.store, ctx.clock)),
     close: () => {
