@@ -115,4 +115,26 @@ describe.each(adapters)('command loop on $name', (adapter) => {
     expect(fatal).not.toBeNull();
     await expect(loop.submit({ type: 'openAccount', now: 0, userId: 'later' })).rejects.toThrow(/stopped/);
   });
+
+  it('stops (fail-stop) when the core throws, rejecting the batch instead of hanging, and commits none of it', async () => {
+    const store = await adapter.open();
+    let fatal: unknown = null;
+    const loop = await start(store, () => T0, (e) => {
+      fatal = e;
+    });
+    const before = await store.lastJournalSeq();
+    const apply = loop.core.apply.bind(loop.core);
+    loop.core.apply = (cmd) => {
+      if (cmd.type === 'openAccount' && cmd.userId === 'boom') throw new Error('core bug');
+      return apply(cmd);
+    };
+    const first = loop.submit({ type: 'openAccount', now: 0, userId: 'fine' });
+    const second = loop.submit({ type: 'openAccount', now: 0, userId: 'boom' });
+    await expect(second).rejects.toThrow(/core bug/);
+    await expect(first).rejects.toThrow(/core bug/); // same batch: memory ran ahead, nothing acknowledged
+    expect(fatal).toBeInstanceOf(Error);
+    expect(await store.lastJournalSeq()).toBe(before);
+    await expect(loop.submit({ type: 'tick', now: 0 })).rejects.toThrow(/stopped/);
+    await store.close();
+  });
 });

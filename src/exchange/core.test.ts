@@ -123,6 +123,23 @@ describe('exchange core: engine and ledger together', () => {
     expect(bal(core, accountIds.escrow('buyer'))).toBe(13_620n);
   });
 
+  it('an amend the engine refuses after a bigger worst case moves no money and leaves the bid as it was', () => {
+    const { core, run } = setup();
+    // 8 GPUs on whole 8-GPU nodes, below the ask: rests holding 2000 × 8 × 2 = 32_000
+    expect(run({ ...bid3x2h(), limitFen: 2000, quantity: { kind: 'gpus', gpus: 8 }, gpusPerNode: 8 }).ok).toBe(true);
+    expect(held(core, accountIds.cash('buyer'))).toBe(32_000n);
+    // 12 is not a multiple of gpusPerNode, and would need a bigger hold (48_000)
+    const r = run({ type: 'amend', now: T0 + 1, orderId: 'b1', ownerId: 'buyer', remaining: 12 });
+    expect(r).toMatchObject({ ok: false, code: 'INVALID_GPUS_PER_NODE' });
+    expect(r.transfers).toEqual([]);
+    expect(held(core, accountIds.cash('buyer'))).toBe(32_000n);
+    // too many GPUs for any bid: refused before any money moves, too
+    const big = run({ type: 'amend', now: T0 + 2, orderId: 'b1', ownerId: 'buyer', remaining: 1_000_008 });
+    expect(big).toMatchObject({ ok: false, code: 'INVALID_QUANTITY' });
+    expect(big.transfers).toEqual([]);
+    expect(core.bidHoldFen('b1')).toBe(32_000n);
+  });
+
   it('refuses asks and bids from users without an account', () => {
     const { run } = setup();
     expect(run({ ...bid3x2h(), buyerId: 'ghost', orderId: 'b9' })).toMatchObject({ ok: false, code: 'ACCOUNT_NOT_FOUND' });
@@ -142,6 +159,20 @@ describe('exchange core: engine and ledger together', () => {
     // the 5000 fen voucher went first, cash paid the rest of 13_620
     expect(bal(core, accountIds.cash('buyer'))).toBe(100_000n - 8_620n);
     expect(bal(core, accountIds.voucherEscrow('buyer')) + bal(core, accountIds.escrow('buyer'))).toBe(13_620n);
+  });
+
+  it('an expired voucher goes back to its sponsor on the next tick, once, and never pays again', () => {
+    const { core, run } = setup();
+    run({ type: 'fundProgramme', now: T0, programmeId: 'city', amountFen: '50000', transferId: 'fund1' });
+    run({ type: 'grantVoucher', now: T0, grantId: 'g1', programmeId: 'city', userId: 'buyer', amountFen: '5000', expiresAtMs: T0 + H, scope: {} });
+    const sponsor = accountIds.sponsor('city');
+    const sponsorBefore = bal(core, sponsor);
+    expect(run({ type: 'tick', now: T0 + H - 1 }).events).toEqual([]);
+    const r = run({ type: 'tick', now: T0 + H });
+    expect(r.events).toContainEqual({ type: 'voucher_expired', grantId: 'g1', userId: 'buyer', returnedFen: '5000' });
+    expect(bal(core, sponsor) - sponsorBefore).toBe(5_000n);
+    expect(bal(core, core.vouchersOf('buyer')[0]!.accountId)).toBe(0n);
+    expect(run({ type: 'tick', now: T0 + 2 * H }).events).toEqual([]); // swept once
   });
 
   it('replaying the same commands gives the same events and the same ledger', () => {

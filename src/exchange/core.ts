@@ -45,7 +45,7 @@ import {
   worstCaseComputeDeciTflops,
 } from '../core/market/rules.js';
 import type { AmendOrder, Command, EndLease, EngineEvent, PlaceBid } from '../core/market/types.js';
-import { MS_PER_HOUR } from '../core/market/types.js';
+import { MAX_BID_DECI_TFLOPS, MAX_BID_GPUS, MS_PER_HOUR } from '../core/market/types.js';
 
 export interface ExchangeConfig {
   /** Platform fee on every lease charge, in basis points. */
@@ -166,6 +166,9 @@ export class ExchangeCore {
   private readonly bids = new Map<string, BidState>();
   private readonly leases = new Map<string, LeaseState>();
   private readonly vouchers = new Map<string, VoucherGrant[]>();
+  /** Grants not yet swept back to their sponsor, in grant order, and the earliest expiry among them. */
+  private unexpiredGrants: VoucherGrant[] = [];
+  private nextVoucherExpiryMs = Number.POSITIVE_INFINITY;
   private feeBps: number;
   private readonly slaCreditMultipleBps: number;
   private events: CoreEvent[] = [];
@@ -247,7 +250,8 @@ export class ExchangeCore {
         return this.withdraw(cmd);
       case 'tick':
         this.engineApply({ type: 'expire', now: cmd.now });
-        return this.settle(cmd.now);
+        this.settle(cmd.now);
+        return this.expireVouchers(cmd.now);
       case 'setFee':
         if (!Number.isSafeInteger(cmd.feeBps) || cmd.feeBps < 0 || cmd.feeBps > 5_000) throw new Rejected('INVALID_FEE', 'fee must be 0..5000 bps');
         this.feeBps = cmd.feeBps;
@@ -317,9 +321,33 @@ export class ExchangeCore {
     );
     if (!r.ok) throw new Rejected('VOUCHER_REJECTED', `grant refused: ${r.code}${r.transferResult ? ` (${r.transferResult})` : ''}`);
     const list = this.vouchers.get(cmd.userId) ?? [];
-    if (!list.some((g) => g.grantId === r.value.grantId)) list.push(r.value);
+    if (!list.some((g) => g.grantId === r.value.grantId)) {
+      list.push(r.value);
+      this.unexpiredGrants.push(r.value);
+      this.nextVoucherExpiryMs = Math.min(this.nextVoucherExpiryMs, r.value.expiresAtMs);
+    }
     this.vouchers.set(cmd.userId, list);
     this.events.push({ type: 'voucher_granted', grantId: cmd.grantId, userId: cmd.userId, amountFen: cmd.amountFen, expiresAtMs: cmd.expiresAtMs });
+  }
+
+  /**
+   * Ticks: an expired voucher's unreserved balance goes back to its sponsor once (money held by
+   * bids then goes home when those holds are released, see releaseHold).
+   */
+  private expireVouchers(now: number): void {
+    if (now < this.nextVoucherExpiryMs) return;
+    const keep: VoucherGrant[] = [];
+    for (const g of this.unexpiredGrants) {
+      if (g.expiresAtMs > now) {
+        keep.push(g);
+        continue;
+      }
+      const r = expireVoucher(this.recorder, g, now);
+      if (!r.ok) throw new Error(`expiring voucher ${g.grantId} failed: ${r.code} ${r.transferResult ?? ''}`);
+      this.events.push({ type: 'voucher_expired', grantId: g.grantId, userId: g.userId, returnedFen: r.value.toString() });
+    }
+    this.unexpiredGrants = keep;
+    this.nextVoucherExpiryMs = keep.reduce((m, g) => Math.min(m, g.expiresAtMs), Number.POSITIVE_INFINITY);
   }
 
   // ---- bids -----------------------------------------------------------------------------
@@ -394,6 +422,15 @@ export class ExchangeCore {
     }
     const bad = validateStatic(cmd, this.catalogIndex);
     if (bad) throw new Rejected(bad.code, bad.message);
+    // The engine's own quantity checks, judged here first: a refusal after the hold below has
+    // grown would leave money moved (and this bid's state changed) by a rejected command.
+    if (cmd.remaining !== undefined) {
+      if (!bid.isCompute && cmd.remaining > MAX_BID_GPUS) throw new Rejected('INVALID_QUANTITY', `gpus must be at most ${MAX_BID_GPUS}`);
+      if (bid.isCompute && cmd.remaining > MAX_BID_DECI_TFLOPS) throw new Rejected('INVALID_QUANTITY', 'a compute amount is at most 1,000,000 P');
+      if (!bid.isCompute && bid.gpusPerNode !== undefined && cmd.remaining % bid.gpusPerNode !== 0) {
+        throw new Rejected('INVALID_GPUS_PER_NODE', 'remaining must be a multiple of gpusPerNode');
+      }
+    }
     const next = { ...bid, limitFen: cmd.priceFen ?? bid.limitFen, remaining: cmd.remaining ?? bid.remaining };
     if (this.worstCaseFen(next) > bid.hold.heldFen) {
       // Hold the new worst case in full before letting the old hold go: the bid is never unfunded.

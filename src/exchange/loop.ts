@@ -145,6 +145,40 @@ export class CommandLoop {
     const journal: JournalEntry[] = [];
     const extra: Omit<CommitBatch, 'journal'>[] = [];
     const outcomes: { pending: Pending; result: CoreResult; command: CoreCommand | null; seq: number }[] = [];
+    try {
+      this.applyBatch(batch, rows, journal, extra, outcomes);
+    } catch (e) {
+      // A throw from the core is a bug, and memory may be half-changed: stop (fail-stop)
+      // exactly as for a failed commit; a restart rebuilds memory from the store.
+      this.stop(e, batch);
+      return;
+    }
+    const started = this.opts.clock();
+    try {
+      await this.store.commit(mergeBatches(journal, rows, extra));
+    } catch (e) {
+      this.stop(e, batch);
+      return;
+    }
+    for (const o of outcomes) o.pending.resolve(o.result);
+    const entries = outcomes.filter((o) => o.command !== null && o.seq > 0).map((o) => ({ command: o.command!, result: o.result, seq: o.seq }));
+    if (entries.length > 0) this.opts.onCommitted?.({ entries, commitMs: this.opts.clock() - started });
+  }
+
+  private stop(e: unknown, batch: readonly Pending[]): void {
+    this.dead = e;
+    for (const p of batch) p.reject(e);
+    for (const p of this.queue.splice(0)) p.reject(e);
+    (this.opts.onFatal ?? defaultFatal)(e);
+  }
+
+  private applyBatch(
+    batch: readonly Pending[],
+    rows: ProjectedRows,
+    journal: JournalEntry[],
+    extra: Omit<CommitBatch, 'journal'>[],
+    outcomes: { pending: Pending; result: CoreResult; command: CoreCommand | null; seq: number }[],
+  ): void {
     for (const p of batch) {
       let result: CoreResult = { ok: true, events: [], transfers: [] };
       let command: CoreCommand | null = null;
@@ -166,19 +200,6 @@ export class CommandLoop {
       if (more) extra.push(more);
       outcomes.push({ pending: p, result, command, seq });
     }
-    const started = this.opts.clock();
-    try {
-      await this.store.commit(mergeBatches(journal, rows, extra));
-    } catch (e) {
-      this.dead = e;
-      for (const o of outcomes) o.pending.reject(e);
-      for (const p of this.queue.splice(0)) p.reject(e);
-      (this.opts.onFatal ?? defaultFatal)(e);
-      return;
-    }
-    for (const o of outcomes) o.pending.resolve(o.result);
-    const entries = outcomes.filter((o) => o.command !== null && o.seq > 0).map((o) => ({ command: o.command!, result: o.result, seq: o.seq }));
-    if (entries.length > 0) this.opts.onCommitted?.({ entries, commitMs: this.opts.clock() - started });
   }
 }
 
