@@ -267,8 +267,16 @@ describe.each(adapters)('REST API on $name', (adapter) => {
     const listed = ok(await buyer.get('/api-keys')).body.items;
     expect(listed[0]).toMatchObject({ id: readOnly.id, scopes: ['read'] });
     expect(JSON.stringify(listed)).not.toContain(readOnly.key);
+    // a key may revoke itself, but not its owner's other keys
+    const other = ok(await buyer.post('/api-keys', { name: 'other', scopes: ['read'] }), 201).body;
+    expect((await bot.call('DELETE', `/api-keys/${other.id}`)).body.error.code).toBe('SESSION_REQUIRED');
+    const third = h.actor('third');
+    third.apiKey = other.key;
+    ok(await third.get('/orders'));
     ok(await buyer.call('DELETE', `/api-keys/${readOnly.id}`), 204);
     expect((await bot.get('/orders')).body.error.code).toBe('INVALID_API_KEY');
+    ok(await third.call('DELETE', `/api-keys/${other.id}`), 204);
+    expect((await third.get('/orders')).body.error.code).toBe('INVALID_API_KEY');
   });
 
   it('halts a market: new orders only there are refused, resting ones stay', async () => {

@@ -71,7 +71,13 @@ export const apiKeyRoutes = newRouter()
   .openapi(revoke, async (c) => {
     const { ctx } = c.get('runtime');
     const { id } = c.req.valid('param');
-    const userId = identityOf(c).user.id;
+    const identity = identityOf(c);
+    const userId = identity.user.id;
+    // A key may revoke itself (`suanli logout`); revoking other keys needs a logged-in session,
+    // so a leaked read-only key cannot lock its owner's programs out.
+    if (identity.via === 'api_key' && identity.credentialId !== id) {
+      throw new ApiError(403, 'SESSION_REQUIRED', 'log in to revoke other API keys; a key may only revoke itself');
+    }
     // Keys are looked up by hash; find this one among the user's own.
     let cursor: string | null = null;
     let row: ApiKeyRow | undefined;
