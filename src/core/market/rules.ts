@@ -39,6 +39,21 @@ const isPosInt = (n: unknown, max: number): n is number =>
 const isTime = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 const isId = (s: unknown): s is string => typeof s === 'string' && s.length > 0 && s.length <= MAX_ID_LENGTH;
 
+function allIds(ids: readonly unknown[]): boolean {
+  for (let i = 0; i < ids.length; i++) if (!isId(ids[i])) return false;
+  return true;
+}
+
+/** Whether a list of ids repeats one (pairwise for short lists: no Set per command). */
+function hasRepeats(ids: readonly string[]): boolean {
+  const n = ids.length;
+  if (n <= 8) {
+    for (let i = 1; i < n; i++) for (let j = 0; j < i; j++) if (ids[i] === ids[j]) return true;
+    return false;
+  }
+  return new Set(ids).size !== n;
+}
+
 /** Field checks that need no state. Both engines run this first, so codes agree. */
 export function validateStatic(cmd: Command, catalog: CatalogIndex): Rejection | null {
   const now = cmd.now;
@@ -60,9 +75,9 @@ export function validateStatic(cmd: Command, catalog: CatalogIndex): Rejection |
       return null;
     case 'placeAsk': {
       if (!isId(cmd.orderId) || !isId(cmd.providerId)) return reject('INVALID_ID', 'orderId and providerId must be 1-128 characters');
-      if (!Array.isArray(cmd.nodeIds) || cmd.nodeIds.length === 0 || !cmd.nodeIds.every(isId)) return reject('INVALID_ID', 'nodeIds must list at least one node');
+      if (!Array.isArray(cmd.nodeIds) || cmd.nodeIds.length === 0 || !allIds(cmd.nodeIds)) return reject('INVALID_ID', 'nodeIds must list at least one node');
       if (cmd.nodeIds.length > MAX_ASK_NODES) return reject('TOO_MANY_NODES', `an ask lists at most ${MAX_ASK_NODES} nodes`);
-      if (new Set(cmd.nodeIds).size !== cmd.nodeIds.length) return reject('INVALID_ID', 'nodeIds must not repeat');
+      if (hasRepeats(cmd.nodeIds)) return reject('INVALID_ID', 'nodeIds must not repeat');
       if (!isPosInt(cmd.priceFenPerGpuHour, MAX_PRICE_FEN)) return reject('INVALID_PRICE', 'price must be a positive integer number of fen');
       if (cmd.unit !== undefined && cmd.unit !== 'gpu' && cmd.unit !== 'node') return reject('INVALID_COMMAND', 'unit must be gpu or node');
       const minH = cmd.minHours ?? 1;
@@ -112,34 +127,101 @@ function validateQuantity(q: BidQuantity, gpn: number | undefined): Rejection | 
   return reject('INVALID_QUANTITY', 'quantity kind must be gpus or compute');
 }
 
+/**
+ * A placeBid's fields, read once: commands come in many shapes, so every read of a command's field
+ * is a slow (megamorphic) lookup, and validation and execution would each read them all.
+ */
+export interface BidFields {
+  now: number;
+  orderId: string;
+  buyerId: string;
+  acceleratorIds: readonly string[] | undefined;
+  computeClass: ComputeClass | undefined;
+  regionIds: readonly string[] | undefined;
+  quantity: BidQuantity;
+  gpusPerNode: number | undefined;
+  hours: number;
+  startAt: number | undefined;
+  limitFen: number;
+  timeInForce: PlaceBid['timeInForce'];
+  expiresAt: number | undefined;
+  allowPartial: boolean | undefined;
+}
+
+export function newBidFields(): BidFields {
+  return {
+    now: 0, orderId: '', buyerId: '', acceleratorIds: undefined, computeClass: undefined, regionIds: undefined,
+    quantity: { kind: 'gpus', gpus: 0 }, gpusPerNode: undefined, hours: 0, startAt: undefined, limitFen: 0,
+    timeInForce: undefined, expiresAt: undefined, allowPartial: undefined,
+  };
+}
+
+/** Copy a placeBid's fields into `into` (reused: no allocation). */
+export function readBid(cmd: PlaceBid, into: BidFields): BidFields {
+  into.now = cmd.now;
+  into.orderId = cmd.orderId;
+  into.buyerId = cmd.buyerId;
+  into.acceleratorIds = cmd.acceleratorIds;
+  into.computeClass = cmd.computeClass;
+  into.regionIds = cmd.regionIds;
+  into.quantity = cmd.quantity;
+  into.gpusPerNode = cmd.gpusPerNode;
+  into.hours = cmd.hours;
+  into.startAt = cmd.startAt;
+  into.limitFen = cmd.limitFen;
+  into.timeInForce = cmd.timeInForce;
+  into.expiresAt = cmd.expiresAt;
+  into.allowPartial = cmd.allowPartial;
+  return into;
+}
+
+const scratchBid = newBidFields();
+
 function validateBid(cmd: PlaceBid, catalog: CatalogIndex): Rejection | null {
-  const now = cmd.now;
-  if (!isId(cmd.orderId) || !isId(cmd.buyerId)) return reject('INVALID_ID', 'orderId and buyerId must be 1-128 characters');
-  if (cmd.gpusPerNode !== undefined && !isPosInt(cmd.gpusPerNode, 64)) return reject('INVALID_GPUS_PER_NODE', 'gpusPerNode must be an integer in 1..64');
-  const q = validateQuantity(cmd.quantity, cmd.gpusPerNode);
+  return validateBidFields(readBid(cmd, scratchBid), catalog);
+}
+
+/** The placeBid checks of `validateStatic`, on fields already read. */
+export function validateBidFields(b: BidFields, catalog: CatalogIndex): Rejection | null {
+  const now = b.now;
+  if (!isId(b.orderId) || !isId(b.buyerId)) return reject('INVALID_ID', 'orderId and buyerId must be 1-128 characters');
+  const gpusPerNode = b.gpusPerNode;
+  if (gpusPerNode !== undefined && !isPosInt(gpusPerNode, 64)) return reject('INVALID_GPUS_PER_NODE', 'gpusPerNode must be an integer in 1..64');
+  const q = validateQuantity(b.quantity, gpusPerNode);
   if (q) return q;
-  if (!isPosInt(cmd.hours, MAX_LEASE_HOURS)) return reject('INVALID_HOURS', `hours must be an integer in 1..${MAX_LEASE_HOURS}`);
-  if (!isPosInt(cmd.limitFen, MAX_PRICE_FEN)) return reject('INVALID_PRICE', 'limit must be a positive integer number of fen');
-  const tif = cmd.timeInForce ?? 'GTC';
+  if (!isPosInt(b.hours, MAX_LEASE_HOURS)) return reject('INVALID_HOURS', `hours must be an integer in 1..${MAX_LEASE_HOURS}`);
+  if (!isPosInt(b.limitFen, MAX_PRICE_FEN)) return reject('INVALID_PRICE', 'limit must be a positive integer number of fen');
+  const tif = b.timeInForce ?? 'GTC';
   if (tif !== 'GTC' && tif !== 'GTD' && tif !== 'IOC' && tif !== 'FOK') return reject('INVALID_TIME_IN_FORCE', 'timeInForce must be GTC, GTD, IOC or FOK');
-  if (tif === 'GTD' && cmd.expiresAt === undefined) return reject('EXPIRY_REQUIRED', 'GTD bids need expiresAt');
-  if (tif !== 'GTD' && cmd.expiresAt !== undefined) return reject('INVALID_TIME_IN_FORCE', 'expiresAt is only for GTD');
-  if (cmd.expiresAt !== undefined && (!isTime(cmd.expiresAt) || cmd.expiresAt <= now)) return reject('EXPIRY_IN_PAST', 'expiresAt must be in the future');
-  if (cmd.startAt !== undefined) {
-    if (!isTime(cmd.startAt) || cmd.startAt < now) return reject('START_IN_PAST', 'startAt must not be in the past');
-    if (cmd.startAt - now > MAX_START_AHEAD_MS) return reject('START_TOO_FAR', 'startAt is more than 366 days ahead');
+  const expiresAt = b.expiresAt;
+  if (tif === 'GTD' && expiresAt === undefined) return reject('EXPIRY_REQUIRED', 'GTD bids need expiresAt');
+  if (tif !== 'GTD' && expiresAt !== undefined) return reject('INVALID_TIME_IN_FORCE', 'expiresAt is only for GTD');
+  if (expiresAt !== undefined && (!isTime(expiresAt) || expiresAt <= now)) return reject('EXPIRY_IN_PAST', 'expiresAt must be in the future');
+  const startAt = b.startAt;
+  if (startAt !== undefined) {
+    if (!isTime(startAt) || startAt < now) return reject('START_IN_PAST', 'startAt must not be in the past');
+    if (startAt - now > MAX_START_AHEAD_MS) return reject('START_TOO_FAR', 'startAt is more than 366 days ahead');
   }
-  if (cmd.acceleratorIds === undefined && cmd.computeClass === undefined) return reject('NO_COMPATIBLE_MARKET', 'give acceleratorIds or a computeClass');
-  if (cmd.acceleratorIds !== undefined) {
-    if (!Array.isArray(cmd.acceleratorIds) || cmd.acceleratorIds.length === 0) return reject('UNKNOWN_ACCELERATOR', 'acceleratorIds must not be empty');
-    for (const a of cmd.acceleratorIds) if (!catalog.accelerators.has(a)) return reject('UNKNOWN_ACCELERATOR', `unknown accelerator ${String(a)}`);
+  const acceleratorIds = b.acceleratorIds;
+  const computeClass = b.computeClass;
+  if (acceleratorIds === undefined && computeClass === undefined) return reject('NO_COMPATIBLE_MARKET', 'give acceleratorIds or a computeClass');
+  if (acceleratorIds !== undefined) {
+    if (!Array.isArray(acceleratorIds) || acceleratorIds.length === 0) return reject('UNKNOWN_ACCELERATOR', 'acceleratorIds must not be empty');
+    for (let i = 0; i < acceleratorIds.length; i++) {
+      const a = acceleratorIds[i];
+      if (!catalog.accelerators.has(a)) return reject('UNKNOWN_ACCELERATOR', `unknown accelerator ${String(a)}`);
+    }
   }
-  if (cmd.regionIds !== undefined) {
-    if (!Array.isArray(cmd.regionIds) || cmd.regionIds.length === 0) return reject('UNKNOWN_REGION', 'regionIds must not be empty (leave it out for any region)');
-    for (const r of cmd.regionIds) if (!catalog.regions.has(r)) return reject('UNKNOWN_REGION', `unknown region ${String(r)}`);
+  const regionIds = b.regionIds;
+  if (regionIds !== undefined) {
+    if (!Array.isArray(regionIds) || regionIds.length === 0) return reject('UNKNOWN_REGION', 'regionIds must not be empty (leave it out for any region)');
+    for (let i = 0; i < regionIds.length; i++) {
+      const r = regionIds[i];
+      if (!catalog.regions.has(r)) return reject('UNKNOWN_REGION', `unknown region ${String(r)}`);
+    }
   }
   // Listed accelerators all exist (checked above), so only a compute class can leave none.
-  if (cmd.computeClass !== undefined && compatibleAccelerators(cmd, catalog).length === 0) return reject('NO_COMPATIBLE_MARKET', 'no accelerator satisfies the bid');
+  if (computeClass !== undefined && compatibleAcceleratorList(b, catalog).length === 0) return reject('NO_COMPATIBLE_MARKET', 'no accelerator satisfies the bid');
   return null;
 }
 
@@ -168,6 +250,69 @@ function satisfiesClass(acc: EngineAccelerator, cls: ComputeClass | undefined): 
 
 /** The accelerator ids a bid accepts, in catalog order. */
 export function compatibleAccelerators(bid: Pick<PlaceBid, 'acceleratorIds' | 'computeClass'>, catalog: CatalogIndex): string[] {
+  return compatibleAcceleratorList(bid, catalog).slice();
+}
+
+const compatCaches = new WeakMap<CatalogIndex, Map<string, readonly string[]>>();
+const singleCaches = new WeakMap<CatalogIndex, Map<string, readonly string[]>>();
+
+/**
+ * The cache key of a bid's accelerator choice, or null when it is not plain data (finite numbers,
+ * strings): the answer depends only on these fields, and JSON tells such values apart.
+ */
+function compatKey(bid: Pick<PlaceBid, 'acceleratorIds' | 'computeClass'>): string | null {
+  const ids = bid.acceleratorIds;
+  if (ids !== undefined && (!Array.isArray(ids) || ids.length > 64 || !ids.every((x) => typeof x === 'string'))) return null;
+  const cls = bid.computeClass;
+  if (cls === undefined) {
+    if (ids === undefined) return null;
+    // One id: the id itself after a mark no JSON key starts with.
+    return ids.length === 1 ? `#${ids[0] as string}` : JSON.stringify([ids]);
+  }
+  if (cls === null || typeof cls !== 'object') return null;
+  const okNum = (x: unknown): boolean => x === undefined || (typeof x === 'number' && Number.isFinite(x));
+  if (!okNum(cls.minFp16Tflops) || !okNum(cls.minMemoryGiB)) return null;
+  const st = cls.stacks;
+  if (st !== undefined && (!Array.isArray(st) || st.length > 64 || !st.every((x) => typeof x === 'string'))) return null;
+  return JSON.stringify([ids ?? null, cls.minFp16Tflops ?? null, cls.minMemoryGiB ?? null, st ?? null]);
+}
+
+/** `compatibleAccelerators`, remembered per catalog for plain-data bids: a shared list, never to be mutated. */
+export function compatibleAcceleratorList(bid: Pick<PlaceBid, 'acceleratorIds' | 'computeClass'>, catalog: CatalogIndex): readonly string[] {
+  const ids = bid.acceleratorIds;
+  if (bid.computeClass === undefined && ids !== undefined && Array.isArray(ids) && ids.length === 1) {
+    // The common case, one accelerator named: cached by the id itself (no key string to build).
+    const id = ids[0];
+    if (typeof id === 'string') {
+      let single = singleCaches.get(catalog);
+      if (single === undefined) {
+        single = new Map();
+        singleCaches.set(catalog, single);
+      }
+      let list = single.get(id);
+      if (list === undefined) {
+        list = computeCompatible(bid, catalog);
+        if (single.size < 10_000) single.set(id, list);
+      }
+      return list;
+    }
+  }
+  const key = compatKey(bid);
+  if (key === null) return computeCompatible(bid, catalog);
+  let cache = compatCaches.get(catalog);
+  if (cache === undefined) {
+    cache = new Map();
+    compatCaches.set(catalog, cache);
+  }
+  let list = cache.get(key);
+  if (list === undefined) {
+    list = computeCompatible(bid, catalog);
+    if (cache.size < 10_000) cache.set(key, list);
+  }
+  return list;
+}
+
+function computeCompatible(bid: Pick<PlaceBid, 'acceleratorIds' | 'computeClass'>, catalog: CatalogIndex): string[] {
   const listed = bid.acceleratorIds ? new Set(bid.acceleratorIds) : null;
   const out: string[] = [];
   for (const acc of catalog.acceleratorList) {
