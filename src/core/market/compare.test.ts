@@ -9,12 +9,12 @@ import { Engine } from './engine.js';
 import { ReferenceEngine } from './reference.js';
 
 const seedCount = Number(process.env.SUANLI_SEED_COUNT ?? 100);
-const length = Number(process.env.SUANLI_STREAM_LENGTH ?? 2_000);
+const defaultLength = Number(process.env.SUANLI_STREAM_LENGTH ?? 2_000);
 const seeds = process.env.SUANLI_SEEDS
   ? process.env.SUANLI_SEEDS.split(',').map(Number)
   : Array.from({ length: seedCount }, (_, i) => i + 1);
 
-function runSeed(seed: number): { commands: number; trades: number; rejections: Set<string> } {
+function runSeed(seed: number, length = defaultLength): { commands: number; trades: number; rejections: Set<string> } {
   const fast = new Engine(TEST_CATALOG);
   const ref = new ReferenceEngine(TEST_CATALOG);
   const stream = new MarketStream(seed);
@@ -52,7 +52,7 @@ function runSeed(seed: number): { commands: number; trades: number; rejections: 
 }
 
 describe('fast engine = reference engine on random streams', () => {
-  it(`${seeds.length} seeds × ${length} commands`, () => {
+  it(`${seeds.length} seeds × ${defaultLength} commands`, () => {
     let commands = 0;
     let trades = 0;
     const rejections = new Set<string>();
@@ -63,8 +63,13 @@ describe('fast engine = reference engine on random streams', () => {
       for (const c of r.rejections) rejections.add(c);
     }
     // The streams must actually exercise the engine: trades happen and many rejection paths fire.
-    expect(commands).toBe(seeds.length * length);
+    expect(commands).toBe(seeds.length * defaultLength);
     expect(trades).toBeGreaterThan(commands / 20);
     expect(rejections.size).toBeGreaterThan(10);
+  });
+
+  // Long streams reach deeper states: many resting bids, leases ending and starting, reuse of ids.
+  it('2 long streams × 10,000 commands', () => {
+    for (const seed of [90_001, 90_002]) expect(runSeed(seed, 10_000).commands).toBe(10_000);
   });
 });

@@ -66,6 +66,11 @@ interface FBidBook {
   readonly deciTflops: number;
   /** Keyed by minus the scaled limit, so ascending order is best bid first. */
   readonly bids: LevelIndex<FBid>;
+  /**
+   * The future-start bids of `bids` again, in the same order (stamp slot B). Once the capacity a
+   * retry is offering is all taken for now, only these can still use it: the retry continues here.
+   */
+  readonly future: LevelIndex<FBid>;
   futureBids: number;
 }
 interface FMarket {
@@ -555,7 +560,12 @@ export class Engine implements MarketEngine {
   private bookOf(acceleratorId: string): FBidBook {
     let book = this.bidBooks.get(acceleratorId);
     if (!book) {
-      book = { deciTflops: deciTflopsOf(this.catalog.accelerators.get(acceleratorId)!), bids: new LevelIndex<FBid>(false), futureBids: 0 };
+      book = {
+        deciTflops: deciTflopsOf(this.catalog.accelerators.get(acceleratorId)!),
+        bids: new LevelIndex<FBid>(false),
+        future: new LevelIndex<FBid>(true),
+        futureBids: 0,
+      };
       this.bidBooks.set(acceleratorId, book);
     }
     return book;
@@ -565,12 +575,18 @@ export class Engine implements MarketEngine {
     this.restingBids.add(bid);
     const stamp = ++this.stampSeq;
     bid.stampA = stamp;
+    const future = bid.startAt !== undefined;
+    if (future) bid.stampB = stamp;
     bid.restLimit = bid.limit;
     bid.resting = true;
     for (const acc of bid.accelerators) {
       const book = this.bookOf(acc);
-      if (bid.startAt !== undefined) book.futureBids++;
-      book.bids.insert(bid, -scaledLimit(bid.isCompute, bid.limit, book.deciTflops), bid.seq, stamp);
+      const key = -scaledLimit(bid.isCompute, bid.limit, book.deciTflops);
+      book.bids.insert(bid, key, bid.seq, stamp);
+      if (future) {
+        book.futureBids++;
+        book.future.insert(bid, key, bid.seq, stamp);
+      }
     }
   }
 
@@ -578,10 +594,16 @@ export class Engine implements MarketEngine {
     if (!bid.resting) return;
     bid.stampA = 0;
     bid.resting = false;
+    const future = bid.startAt !== undefined;
+    if (future) bid.stampB = 0;
     for (const acc of bid.accelerators) {
       const book = this.bidBooks.get(acc)!;
-      book.bids.remove(-scaledLimit(bid.isCompute, bid.restLimit, book.deciTflops));
-      if (bid.startAt !== undefined) book.futureBids--;
+      const key = -scaledLimit(bid.isCompute, bid.restLimit, book.deciTflops);
+      book.bids.remove(key);
+      if (future) {
+        book.futureBids--;
+        book.future.remove(key);
+      }
     }
   }
 
@@ -1048,20 +1070,42 @@ export class Engine implements MarketEngine {
     const book = m.book;
     if (minPrice === Infinity || book.bids.size === 0) return;
     const threshold = minPrice * DECI_TFLOPS_PER_P;
-    const bids = book.bids;
+    // Walk every resting bid, best first, while start-now bids can still use the capacity; once
+    // it is all taken for now (every ask asleep), only future-start bids can: continue in their
+    // index from the same place. Skipping start-now bids then is exact (they cannot match).
+    const from = this.retryIn(m, book.bids, asks, gained, threshold, -Infinity, 0, true);
+    if (from !== null && book.futureBids > 0) this.retryIn(m, book.future, asks, gained, threshold, from.key, from.seq, false);
+  }
+
+  /**
+   * Retries the bids of `index` from position (key, seq) on. With `stopWhenAsleep`, returns the
+   * position where every ask went to sleep (the next bid not yet tried), else null.
+   */
+  private retryIn(
+    m: FMarket,
+    bids: LevelIndex<FBid>,
+    asks: readonly FAsk[],
+    gained: readonly FAsk[],
+    threshold: number,
+    fromKey: number,
+    fromSeq: number,
+    stopWhenAsleep: boolean,
+  ): { key: number; seq: number } | null {
     const keys = bids.keys;
     // Matching only marks entries dead or compacts into new arrays, so walking the captured
     // arrays stays valid; the next level is found by key because emptied levels leave `keys`.
-    for (let ki = 0; ki < keys.length; ) {
+    for (let ki = lowerBound(keys, fromKey); ki < keys.length; ) {
       const key = keys[ki]!;
       if (-key < threshold) break;
       const level = bids.levelAt(ki);
       const items = level.items;
       const stamps = level.stamps;
+      const seqs = level.seqs;
       for (let i = level.head; i < items.length; i++) {
         const bid = items[i]!;
+        if (key === fromKey && seqs[i]! < fromSeq) continue;
         if (!bids.isLive(bid, stamps[i]!)) continue;
-        if (book.futureBids === 0 && allAsleep(asks)) return;
+        if (stopWhenAsleep && allAsleep(asks)) return { key, seq: seqs[i]! };
         if (bid.regions !== null && !bid.regions.has(m.regionId)) continue;
         if (this.gainFor(bid, asks) === 0) continue;
         if (!bid.allowPartial) {
@@ -1076,6 +1120,7 @@ export class Engine implements MarketEngine {
       }
       ki = lowerBound(keys, key + 1);
     }
+    return null;
   }
 
   private touchOrder(o: FOrder): void {
@@ -1205,6 +1250,9 @@ export class Engine implements MarketEngine {
       check(new Set(bids).size === bids.length, `${acc} bid listed twice`);
       check(bids.every((b) => b.active && b.resting && this.restingBids.has(b) && b.accelerators.has(acc)), `${acc} stray bid indexed`);
       check(book.futureBids === bids.filter((b) => b.startAt !== undefined).length, `${acc} future bid count`);
+      const future = [...book.future.entries()];
+      const expected = bids.filter((b) => b.startAt !== undefined);
+      check(future.length === expected.length && future.every((b, i) => b === expected[i]), `${acc} future index differs from the book`);
     }
     for (const o of this.orders.values()) {
       check(o.active, `${o.id} finished but remembered`);

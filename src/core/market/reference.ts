@@ -139,6 +139,7 @@ export class ReferenceEngine implements MarketEngine {
       }
     }
     for (const m of [...this.touched].sort()) this.events.push({ type: 'book_changed', market: m });
+    this.forgetFinished();
     const events = this.events;
     if (rejection) return { ok: false, code: rejection.code, message: rejection.message, events };
     return { ok: true, events };
@@ -184,6 +185,19 @@ export class ReferenceEngine implements MarketEngine {
       gained.set(ask.market, list);
     }
     for (const m of [...gained.keys()].sort()) this.retry(m, gained.get(m)!);
+  }
+
+  /**
+   * Live state only, like the fast engine: finished orders and ended leases are dropped (naming
+   * one is ORDER_NOT_FOUND / LEASE_NOT_FOUND either way). Keeps every scan here small.
+   */
+  private forgetFinished(): void {
+    for (const [id, o] of this.orders) if (!o.active) this.orders.delete(id);
+    for (const [id, l] of this.leases) if (l.endMs <= this.lastNow || l.endMs === l.startMs) this.leases.delete(id);
+    for (const n of this.nodes.values()) {
+      const live = n.leases.filter((l) => l.endMs > this.lastNow && l.endMs > l.startMs);
+      if (live.length !== n.leases.length) n.leases.splice(0, n.leases.length, ...live);
+    }
   }
 
   // ---- nodes ---------------------------------------------------------------------------
