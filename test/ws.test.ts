@@ -3,6 +3,8 @@
  * snapshots plus deltas rebuild the engine's depth exactly, a gap is healed by subscribing again,
  * the user channel needs auth and carries only the user's own events, and the limits hold.
  */
+import { createApp } from '../src/api/app.js';
+import { DEFAULT_API_CONFIG } from '../src/api/context.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -259,6 +261,10 @@ describe('book channel', () => {
     expect(c.messages.every((m) => m.channel === `book:${MARKET}`)).toBe(true); // nothing of Shanghai
     expect(f.book!.asks.length).toBeGreaterThan(0);
     expect(f.book!.bids).toEqual([{ priceFenPerGpuHour: 2000, gpus: 2 }]);
+    // ... and what the follower rebuilt is what REST serves for the same book
+    const app = createApp({ loop, store, core, clock: () => now, config: DEFAULT_API_CONFIG });
+    const rest = (await (await app.request(`/api/v1/markets/${MARKET}/book`)).json()) as BookData;
+    expect({ asks: f.book!.asks, bids: f.book!.bids }).toEqual({ asks: rest.asks, bids: rest.bids });
     c.close();
   });
 
