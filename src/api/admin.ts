@@ -64,7 +64,7 @@ const haltParams = z.object({ market: MarketKeySchema });
 const haltOut = out(z.object({ market: z.string(), halted: z.boolean(), haltedMarkets: z.array(z.string()) }), 'the halt state');
 const halt = defineRoute(
   ADMIN,
-  { method: 'post', path: '/admin/markets/{market}/halt', tags: ['admin'], summary: 'Halt a market: new asks and bids only there are refused; resting orders stay', request: { params: haltParams }, responses: { 200: haltOut } },
+  { method: 'post', path: '/admin/markets/{market}/halt', tags: ['admin'], summary: 'Halt a market: nothing trades there until resumed; new orders only there are refused; resting orders stay', request: { params: haltParams }, responses: { 200: haltOut } },
   { errors: [404, 409] },
 );
 const resume = defineRoute(
@@ -100,7 +100,12 @@ async function setHalt(c: Context<ApiEnv>, market: string, halted: boolean) {
     if (halted) set.add(market);
     else set.delete(market);
     const list = [...set].sort();
-    await rt.ctx.loop.write({ settings: [{ key: HALTED_MARKETS_SETTING, value: JSON.stringify(list) }] });
+    // The engine stops (or resumes) matching there; the setting, in the same transaction, lets
+    // the API refuse new orders that could only trade in halted markets.
+    const r = await rt.ctx.loop.submit({ type: 'setMarketHalted', now: 0, market, halted }, () => ({
+      settings: [{ key: HALTED_MARKETS_SETTING, value: JSON.stringify(list) }],
+    }));
+    if (!r.ok) throw new ApiError(400, r.code, r.message);
     return { market, halted, haltedMarkets: list };
   } finally {
     rt.claims.delete('halts');

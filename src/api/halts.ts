@@ -1,7 +1,9 @@
 /**
- * Market halts: an operator setting (`halted_markets`, a JSON list of market keys). A halt
- * refuses NEW asks and bids whose markets are all halted (409 MARKET_HALTED); resting orders
- * stay in the book and may still match, and leases run on.
+ * Market halts. The engine stops matching in a halted market (its asks trade with nobody; a bid
+ * open to several markets trades only in the others) until it is resumed, when resting bids are
+ * retried at once. The API also keeps the list as a setting (`halted_markets`) and refuses NEW
+ * asks and bids whose markets are all halted (409 MARKET_HALTED). Resting orders stay in the
+ * book; running leases run on.
  */
 import type { Store } from '../store/port.js';
 import { ApiError } from './errors.js';

@@ -127,6 +127,11 @@ export class MarketStream {
         expiresAt: r.chance(0.15) ? (r.chance(0.3) ? null : now + r.int(1, 12) * MS_PER_HOUR) : undefined,
       };
     }
+    if (roll < 0.865) {
+      // an operator halts (or, more often, resumes) a market
+      const market = r.chance(0.02) ? 'nope@r1' : `${r.pick(accs)}@${r.pick(regions)}`;
+      return { type: 'setMarketHalted', now, market, halted: r.chance(0.4) };
+    }
     if (roll < 0.95 && this.leaseCount > 0) {
       const k = r.chance(0.97) ? r.int(Math.max(1, this.leaseCount - 30), this.leaseCount) : this.leaseCount + 10;
       return { type: 'endLease', now, leaseId: `l${k}`, reason: r.pick(['buyer', 'job_exited', 'node_lost'] as const) };

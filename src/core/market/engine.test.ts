@@ -1171,6 +1171,36 @@ describe.each(factories)('%s engine', (_name, make) => {
   });
 
   // ---------------------------------------------------------------------------------------
+  describe('market halts', () => {
+    const halt = (market: string, halted: boolean, now = T0): Command => ({ type: 'setMarketHalted', now, market, halted });
+
+    it('a halted market trades with nobody; bids use other markets; resuming retries resting bids', () => {
+      okAll([node('n1'), node('n2', { regionId: 'r2' }), ask('a1', ['n1'], 1000), ask('a2', ['n2'], 1500)]);
+      expect(ok(halt(A1, true))).toEqual([{ type: 'market_halted', market: A1, halted: true }, book(A1)]);
+      // the cheaper r1 ask is skipped: the bid trades in r2
+      const ev = ok(bid('x', 2, 2000, { allowPartial: true }));
+      expect(tradesOf(ev).map((t) => t.market)).toEqual([A2]);
+      // a bid that only accepts r1 rests while r1 is halted ...
+      expect(nonBook(ok(bid('y', 2, 2000, { regionIds: ['r1'] })))).toEqual([accepted('y', 'bid'), rested('y', 'bid', 2)]);
+      // ... and trades the moment it resumes
+      const resumed = ok(halt(A1, false));
+      expect(resumed[0]).toEqual({ type: 'market_halted', market: A1, halted: false });
+      expect(tradesOf(resumed).map((t) => [t.bidId, t.askId, t.priceFenPerGpuHour])).toEqual([['y', 'a1', 1000]]);
+    });
+
+    it('halting a market with no nodes yet holds when its first node and ask arrive', () => {
+      ok(halt('h100@r3', true));
+      okAll([node('h', { acceleratorId: 'h100', regionId: 'r3' }), ask('ah', ['h'], 1000)]);
+      expect(tradesOf(ok(bid('x', 1, 5000, { acceleratorIds: ['h100'] })))).toEqual([]);
+    });
+
+    it('rejects a malformed or unknown market', () => {
+      expect(apply(halt('a100', true))).toMatchObject({ ok: false, code: 'INVALID_COMMAND' });
+      expect(apply(halt('nope@r1', true))).toMatchObject({ ok: false, code: 'UNKNOWN_ACCELERATOR' });
+      expect(apply(halt('a100@mars', true))).toMatchObject({ ok: false, code: 'UNKNOWN_REGION' });
+    });
+  });
+
   describe('determinism', () => {
     it('the same commands in two fresh engines give identical events', () => {
       const run = (): string => {

@@ -55,6 +55,7 @@ import {
   type SetNodeStatus,
   type TimeInForce,
   type UpdateNode,
+  type SetMarketHalted,
 } from './types.js';
 
 /**
@@ -84,6 +85,8 @@ interface FMarket {
   readonly awake: LevelIndex<FAsk>;
   readonly book: FBidBook;
   lastTrade: number | null;
+  /** Halted by an operator: its asks trade with nobody until resumed. */
+  halted: boolean;
   /** The `touchEpoch` of the last command that changed this book (see `touch`). */
   touchedAt: number;
   /** Place of `key` among all market keys sorted (default string order). */
@@ -263,6 +266,24 @@ export class Engine implements MarketEngine {
     return { ok: true, events };
   }
 
+  private readonly haltedMarkets = new Set<string>();
+
+  /** Halting takes the market's asks out of every match; resuming offers them all again. */
+  private setMarketHalted(cmd: SetMarketHalted): void {
+    const was = this.haltedMarkets.has(cmd.market);
+    if (cmd.halted) this.haltedMarkets.add(cmd.market);
+    else this.haltedMarkets.delete(cmd.market);
+    this.events.push({ type: 'market_halted', market: cmd.market, halted: cmd.halted });
+    const m = this.marketMap.get(cmd.market);
+    if (!m) return;
+    m.halted = cmd.halted;
+    this.touch(m);
+    if (was && !cmd.halted) {
+      const asks = [...m.all.entries()];
+      if (asks.length > 0) this.retry(m, asks);
+    }
+  }
+
   private touch(m: FMarket): void {
     if (m.touchedAt === this.touchEpoch) return;
     m.touchedAt = this.touchEpoch;
@@ -294,6 +315,7 @@ export class Engine implements MarketEngine {
       case 'amend': return this.amend(cmd);
       case 'endLease': return this.endLease(cmd);
       case 'expire': return;
+      case 'setMarketHalted': return this.setMarketHalted(cmd);
     }
   }
 
@@ -363,7 +385,7 @@ export class Engine implements MarketEngine {
     m = {
       key, acceleratorId, regionId, deciTflops: deciTflopsOf(this.catalog.accelerators.get(acceleratorId)!),
       all: new LevelIndex<FAsk>(false), awake: new LevelIndex<FAsk>(true), book: this.bookOf(acceleratorId), lastTrade: null,
-      touchedAt: 0, rank: 0,
+      touchedAt: 0, rank: 0, halted: this.haltedMarkets.has(key),
     };
     byRegion.set(regionId, m);
     this.marketMap.set(key, m);
@@ -836,7 +858,7 @@ export class Engine implements MarketEngine {
    * `mRemaining`, add what it could use to `mUsable`.
    */
   private take(bid: FBid, ask: FAsk, s: number, e: number, useAwake: boolean): void {
-    if (!this.askFits(bid, ask, e)) return;
+    if (ask.market.halted || !this.askFits(bid, ask, e)) return;
     const dt = ask.market.deciTflops;
     const gpn = bid.gpusPerNode;
     const isCompute = bid.isCompute;
@@ -1035,7 +1057,7 @@ export class Engine implements MarketEngine {
     let gain = 0;
     for (let k = 0; k < asks.length; k++) {
       const ask = asks[k]!;
-      if (!ask.active || !this.bidAccepts(bid, ask.market) || !withinLimit(bid.isCompute, bid.limit, ask.price, ask.market.deciTflops) || !this.askFits(bid, ask, e)) continue;
+      if (!ask.active || ask.market.halted || !this.bidAccepts(bid, ask.market) || !withinLimit(bid.isCompute, bid.limit, ask.price, ask.market.deciTflops) || !this.askFits(bid, ask, e)) continue;
       if (s === this.lastNow && ask.asleep) continue;
       let gpus = 0;
       const nodes = ask.nodes;
@@ -1068,7 +1090,7 @@ export class Engine implements MarketEngine {
     let minPrice = Infinity;
     for (const a of asks) if (a.active && a.price < minPrice) minPrice = a.price;
     const book = m.book;
-    if (minPrice === Infinity || book.bids.size === 0) return;
+    if (minPrice === Infinity || book.bids.size === 0 || m.halted) return;
     const threshold = minPrice * DECI_TFLOPS_PER_P;
     // Walk every resting bid, best first, while start-now bids can still use the capacity; once
     // it is all taken for now (every ask asleep), only future-start bids can: continue in their

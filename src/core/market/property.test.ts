@@ -94,6 +94,8 @@ class Auditor {
   private readonly bids = new Map<string, ABid>();
   private readonly leases = new Map<string, ALease>();
   private readonly leaseBid = new Map<string, ABid>();
+  /** Markets an operator halted: their asks must not trade. */
+  private readonly halted = new Set<string>();
   trades = 0;
   private index = 0;
 
@@ -121,7 +123,7 @@ class Auditor {
   private checkPricePriority(cmd: Command, b: ABid, price: number, dt: number, start: number, end: number): void {
     if (b.cmd.gpusPerNode !== undefined) return;
     for (const a of this.asks.values()) {
-      if ((a.cmd.unit ?? 'gpu') !== 'gpu' || !accepts(b.cmd, a.market)) continue;
+      if ((a.cmd.unit ?? 'gpu') !== 'gpu' || this.halted.has(a.market) || !accepts(b.cmd, a.market)) continue;
       const dtA = deciTflopsOfMarket(a.market);
       const cheaper = b.isCompute ? a.price * dt < price * dtA : a.price < price;
       if (!cheaper) continue;
@@ -151,6 +153,12 @@ class Auditor {
     for (const e of result.events) {
       check(pendingTrade === null || e.type === 'lease_created', () => `trade not followed by its lease: ${JSON.stringify(e)}`);
       switch (e.type) {
+        case 'market_halted': {
+          check(cmd.type === 'setMarketHalted' && cmd.market === e.market && cmd.halted === e.halted, () => 'unexpected market_halted');
+          if (e.halted) this.halted.add(e.market);
+          else this.halted.delete(e.market);
+          break;
+        }
         case 'node_registered': {
           check(result.ok && cmd.type === 'registerNode' && cmd.nodeId === e.nodeId, () => 'unexpected node_registered');
           if (cmd.type === 'registerNode') this.nodes.set(e.nodeId, { gpuCount: e.gpuCount, status: 'online', market: e.market, leases: [] });
@@ -214,6 +222,7 @@ class Auditor {
           check(e.priceFenPerGpuHour === a.price, () => `trade at ${e.priceFenPerGpuHour}, ask ${e.askId} is at ${a.price}`);
           const within = b.isCompute ? e.priceFenPerGpuHour * DECI_TFLOPS_PER_P <= b.limit * dt : e.priceFenPerGpuHour <= b.limit;
           check(within, () => `trade at ${e.priceFenPerGpuHour} above limit ${b.limit}${b.isCompute ? '/P-h' : ''} of ${e.bidId}`);
+          check(!this.halted.has(e.market), () => `trade in halted market ${e.market}`);
           check(e.market === a.market && e.buyerId === b.cmd.buyerId && e.providerId === a.cmd.providerId, () => 'trade parties or market wrong');
           check(accepts(b.cmd, e.market), () => `bid ${e.bidId} does not accept ${e.market}`);
           // the window: the bid's hours from its start (or now); the ask's hours and availability

@@ -42,6 +42,7 @@ import {
   type SetNodeStatus,
   type TimeInForce,
   type UpdateNode,
+  type SetMarketHalted,
 } from './types.js';
 
 interface RNode {
@@ -156,6 +157,7 @@ export class ReferenceEngine implements MarketEngine {
       case 'amend': return this.amend(cmd);
       case 'endLease': return this.endLease(cmd);
       case 'expire': return;
+      case 'setMarketHalted': return this.setMarketHalted(cmd);
     }
   }
 
@@ -197,6 +199,23 @@ export class ReferenceEngine implements MarketEngine {
     for (const n of this.nodes.values()) {
       const live = n.leases.filter((l) => l.endMs > this.lastNow && l.endMs > l.startMs);
       if (live.length !== n.leases.length) n.leases.splice(0, n.leases.length, ...live);
+    }
+  }
+
+  // ---- markets -------------------------------------------------------------------------
+
+  private readonly halted = new Set<string>();
+
+  private setMarketHalted(cmd: SetMarketHalted): void {
+    const was = this.halted.has(cmd.market);
+    if (cmd.halted) this.halted.add(cmd.market);
+    else this.halted.delete(cmd.market);
+    this.events.push({ type: 'market_halted', market: cmd.market, halted: cmd.halted });
+    if (!this.markets().includes(cmd.market)) return;
+    this.touched.add(cmd.market);
+    if (was && !cmd.halted) {
+      const asks = [...this.orders.values()].filter((o): o is RAsk => o.active && o.side === 'ask' && o.market === cmd.market);
+      if (asks.length > 0) this.retry(cmd.market, asks);
     }
   }
 
@@ -402,7 +421,7 @@ export class ReferenceEngine implements MarketEngine {
     const dtOf = (a: RAsk): number => deciTflopsOf(this.catalog.accelerators.get(a.acceleratorId)!);
     const candidates: RAsk[] = [];
     for (const o of this.orders.values()) {
-      if (!o.active || o.side !== 'ask' || !this.bidAccepts(bid, o.market)) continue;
+      if (!o.active || o.side !== 'ask' || this.halted.has(o.market) || !this.bidAccepts(bid, o.market)) continue;
       if (!withinLimit(bid.isCompute, bid.limit, o.price, dtOf(o))) continue;
       if (bid.hours < o.minHours || (o.maxHours !== undefined && bid.hours > o.maxHours)) continue;
       if (o.availableUntil !== undefined && e > o.availableUntil) continue;
@@ -454,6 +473,7 @@ export class ReferenceEngine implements MarketEngine {
    * that accepts the market and could use some of that capacity (price, hours, a free node).
    */
   private retry(market: string, asks: readonly RAsk[]): void {
+    if (this.halted.has(market)) return; // a halted market's asks trade with nobody
     const dt = deciTflopsOf(this.catalog.accelerators.get(market.split('@')[0]!)!);
     const bids = [...this.orders.values()]
       .filter((o): o is RBid => o.active && o.side === 'bid' && this.bidAccepts(o, market))

@@ -99,6 +99,14 @@ export function validateStatic(cmd: Command, catalog: CatalogIndex): Rejection |
       return null;
     case 'expire':
       return null;
+    case 'setMarketHalted': {
+      if (typeof cmd.halted !== 'boolean') return reject('INVALID_COMMAND', 'halted must be true or false');
+      const [acc, region, extra] = typeof cmd.market === 'string' ? cmd.market.split('@') : [];
+      if (acc === undefined || region === undefined || extra !== undefined) return reject('INVALID_COMMAND', 'market must be acceleratorId@regionId');
+      if (!catalog.accelerators.has(acc)) return reject('UNKNOWN_ACCELERATOR', `unknown accelerator ${acc}`);
+      if (!catalog.regions.has(region)) return reject('UNKNOWN_REGION', `unknown region ${region}`);
+      return null;
+    }
     default:
       return reject('INVALID_COMMAND', 'unknown command type');
   }

@@ -122,6 +122,14 @@ export interface Expire {
   readonly type: 'expire';
   readonly now: number;
 }
+/** An operator halts or resumes a market: while halted its asks trade with nobody. */
+export interface SetMarketHalted {
+  readonly type: 'setMarketHalted';
+  readonly now: number;
+  /** `acceleratorId@regionId`; it need not have nodes yet. */
+  readonly market: string;
+  readonly halted: boolean;
+}
 
 export type Command =
   | RegisterNode
@@ -132,7 +140,8 @@ export type Command =
   | CancelOrder
   | AmendOrder
   | EndLease
-  | Expire;
+  | Expire
+  | SetMarketHalted;
 
 /**
  * Stable rejection codes. Never reuse or rename one.
@@ -221,6 +230,7 @@ export type EngineEvent =
       readonly endMs: number;
     }
   | { readonly type: 'lease_ended'; readonly leaseId: string; readonly atMs: number; readonly reason: EndLease['reason'] }
+  | { readonly type: 'market_halted'; readonly market: string; readonly halted: boolean }
   | { readonly type: 'book_changed'; readonly market: string };
 
 /**
