@@ -1,0 +1,143 @@
+/**
+ * Read-only views of the fast engine's state: market depth (for `depth` and `summary`) and the
+ * full invariant check behind `validateInternalState`. Neither is on a command path.
+ */
+import { freeNow, indicesOfBits } from './engine-capacity.js';
+import { bidAccepts, BIT_GPUS, BOOKING_ROW, type FBid, type FBidBook, type FMarket, type FNode, type FOrder } from './engine-model.js';
+import { gpusWanted, limitPerGpuHour } from './rules.js';
+import type { DenseIdMap, ShardedMap } from './structures.js';
+import type { Depth, DepthLevel } from './types.js';
+
+/** The book of market `m` (named `market`; undefined: no such market yet) as free GPUs now and bid demand by price. */
+export function depthOf(m: FMarket | undefined, market: string, now: number): Depth {
+  if (!m) return { market, asks: [], bids: [] };
+  const asks: DepthLevel[] = [];
+  for (const ask of m.all.entries()) {
+    const free = freeNow(ask, now);
+    if (free === 0) continue;
+    const last = asks[asks.length - 1];
+    if (last && last.priceFenPerGpuHour === ask.price) asks[asks.length - 1] = { priceFenPerGpuHour: last.priceFenPerGpuHour, gpus: last.gpus + free };
+    else asks.push({ priceFenPerGpuHour: ask.price, gpus: free });
+  }
+  const bids = new Map<number, number>();
+  for (const b of m.book.bids.entries()) {
+    if (b.regions !== null && !b.regions.has(m.regionId)) continue;
+    const p = limitPerGpuHour(b.isCompute, b.limit, m.deciTflops);
+    bids.set(p, (bids.get(p) ?? 0) + gpusWanted(b.isCompute, b.remaining, m.deciTflops, b.gpusPerNode));
+  }
+  const bidLevels = [...bids.entries()].sort((a, b) => b[0] - a[0]).map(([priceFenPerGpuHour, gpus]) => ({ priceFenPerGpuHour, gpus }));
+  return { market, asks, bids: bidLevels };
+}
+
+/** What `validateEngineState` reads of the engine (see EngineBooks for what each holds). */
+export interface EngineInternals {
+  readonly lastNow: number;
+  readonly marketMap: ReadonlyMap<string, FMarket>;
+  readonly marketGrid: ReadonlyMap<string, ReadonlyMap<string, FMarket>>;
+  readonly nodes: ShardedMap<FNode>;
+  readonly orders: ShardedMap<FOrder>;
+  readonly restingBids: ReadonlySet<FBid>;
+  readonly leases: DenseIdMap<FNode>;
+  readonly bidBooks: ReadonlyMap<string, FBidBook>;
+}
+
+/**
+ * Check every invariant of the engine's indexes and tables (tests call it after each command).
+ * A function over the engine's internals, passed in through `EngineInternals`, so the checks
+ * need not live in the engine class.
+ */
+export function validateEngineState(st: EngineInternals): void {
+  const check = (ok: boolean, msg: string): void => {
+    if (!ok) throw new Error(`engine state invalid: ${msg}`);
+  };
+  let bookings = 0;
+  for (const n of st.nodes.values()) {
+    const rows = n.bookings ?? [];
+    check(n.bookings === null || (n.bookings.length > 0 && n.bookings.length % BOOKING_ROW === 0), `${n.id} bookings table`);
+    check(n.bookingGpus === null || n.bookingGpus.length * BOOKING_ROW === rows.length, `${n.id} bookingGpus rows`);
+    const list: { id: string; startMs: number; endMs: number; gpuIndices: readonly number[] }[] = [];
+    for (let k = 0; k < rows.length; k += BOOKING_ROW) {
+      const bits = rows[k + 2]!;
+      const extra = n.bookingGpus?.[k / BOOKING_ROW] ?? null;
+      check(bits >= 0 ? extra === null && bits < 2 ** BIT_GPUS : extra !== null && extra.some((i) => i >= BIT_GPUS), `${n.id} booking gpus`);
+      const gpuIndices = bits >= 0 ? indicesOfBits(bits) : extra!;
+      check(gpuIndices.length > 0, `${n.id} booking without GPUs`);
+      const leaseNo = rows[k + 3]!;
+      check(st.leases.get(leaseNo) === n, `${n.id} booking l${leaseNo} not a live lease`);
+      list.push({ id: `l${leaseNo}`, startMs: rows[k]!, endMs: rows[k + 1]!, gpuIndices });
+    }
+    bookings += list.length;
+    for (let k = 0; k < list.length; k++) {
+      const b = list[k]!;
+      check(b.endMs > b.startMs && b.endMs > st.lastNow, `${n.id} ended booking ${b.id}`);
+      check(b.gpuIndices.every((i) => i < n.gpuCount), `${n.id} booking ${b.id} beyond gpuCount`);
+      if (k > 0) check(list[k - 1]!.startMs <= b.startMs, `${n.id} bookings out of order`);
+      for (let j = 0; j < k; j++) {
+        const a = list[j]!;
+        if (a.startMs < b.endMs && b.startMs < a.endMs) {
+          check(!a.gpuIndices.some((i) => b.gpuIndices.includes(i)), `${n.id} GPU double-booked by ${a.id} and ${b.id}`);
+        }
+      }
+    }
+    if (n.listedBy) check(n.listedBy.active && n.listedBy.nodes.includes(n), `${n.id} listedBy`);
+  }
+  check(bookings === st.leases.size, 'every live lease has its booking');
+  for (const m of st.marketMap.values()) {
+    check(st.marketGrid.get(m.acceleratorId)?.get(m.regionId) === m, `${m.key} market grid`);
+    for (const index of [m.all, m.awake]) {
+      let prevKey = -Infinity;
+      for (const key of index.keys) {
+        check(key > prevKey, `${m.key} ask keys sorted`);
+        prevKey = key;
+        const level = index.level(key);
+        check(level !== undefined && level.live > 0, `${m.key} level ${key} empty`);
+        let live = 0;
+        for (let i = level!.head; i < level!.items.length; i++) {
+          if (i > level!.head) check(level!.seqs[i - 1]! <= level!.seqs[i]!, `${m.key} level ${key} seq order`);
+          if (index.liveAt(level!, i)) {
+            live++;
+            check(level!.items[i]!.price === key && level!.items[i]!.seq === level!.seqs[i], `${m.key} entry key`);
+          }
+        }
+        check(live === level!.live, `${m.key} level ${key} live count`);
+      }
+    }
+    const all = [...m.all.entries()];
+    const awake = [...m.awake.entries()];
+    check(all.length === m.all.size && awake.length === m.awake.size, `${m.key} index sizes`);
+    for (const a of all) {
+      check(a.active && a.stampA !== 0, `${a.id} in index but inactive`);
+      check(a.asleep === (a.stampB === 0), `${a.id} awake entry`);
+      if (a.asleep) check(freeNow(a, st.lastNow) === 0, `${a.id} asleep with free GPUs`);
+      for (const n of a.nodes) check(n.listedBy === a, `${a.id} node listing`);
+    }
+    check(awake.every((a) => !a.asleep && a.active), `${m.key} awake index`);
+    check(awake.length === all.filter((a) => !a.asleep).length, `${m.key} awake count`);
+    for (const idx of [all, awake]) {
+      for (let i = 1; i < idx.length; i++) {
+        const p = idx[i - 1]!;
+        const q = idx[i]!;
+        check(p.price < q.price || (p.price === q.price && p.seq < q.seq), `${m.key} ask order`);
+      }
+    }
+  }
+  for (const [acc, book] of st.bidBooks) {
+    const bids = [...book.bids.entries()];
+    check(bids.length === book.bids.size, `${acc} bid index size`);
+    check(new Set(bids).size === bids.length, `${acc} bid listed twice`);
+    check(bids.every((b) => b.active && b.resting && st.restingBids.has(b) && b.accelerators.has(acc)), `${acc} stray bid indexed`);
+    check(book.futureBids === bids.filter((b) => b.startAt !== undefined).length, `${acc} future bid count`);
+    const future = [...book.future.entries()];
+    const expected = bids.filter((b) => b.startAt !== undefined);
+    check(future.length === expected.length && future.every((b, i) => b === expected[i]), `${acc} future index differs from the book`);
+  }
+  for (const o of st.orders.values()) {
+    check(o.active, `${o.id} finished but remembered`);
+    if (o.side === 'ask') check(o.stampA !== 0, `${o.id} missing from index`);
+    else check(o.resting || !st.restingBids.has(o), `${o.id} resting but unindexed`);
+  }
+  for (const b of st.restingBids) {
+    check(b.active && b.resting && b.stampA !== 0 && b.restLimit === b.limit, `${b.id} entries`);
+    for (const m of st.marketMap.values()) check(b.markets.includes(m) === bidAccepts(b, m), `${b.id} markets`);
+  }
+}

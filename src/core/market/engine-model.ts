@@ -1,0 +1,221 @@
+/**
+ * The fast engine's live records (markets, nodes, orders) and the small pure helpers over them
+ * that need none of the engine's state. Split from engine.ts so each file reads in one sitting;
+ * the engine classes (engine-books.ts, engine-match.ts, engine.ts) share these types.
+ */
+import type { Rejection } from './rules.js';
+import type { LevelIndex } from './structures.js';
+import type { AskUnit, NodeStatus, TimeInForce } from './types.js';
+
+/**
+ * Resting bids per accelerator (not per market: a bid open to any region would otherwise sit in
+ * dozens of indexes). A bid's limit scales the same way in every region of one accelerator, so
+ * the order within a market is this order filtered by region.
+ */
+export interface FBidBook {
+  readonly deciTflops: number;
+  /** Keyed by minus the scaled limit, so ascending order is best bid first. */
+  readonly bids: LevelIndex<FBid>;
+  /**
+   * The future-start bids of `bids` again, in the same order (stamp slot B). Once the capacity a
+   * retry is offering is all taken for now, only these can still use it: the retry continues here.
+   */
+  readonly future: LevelIndex<FBid>;
+  futureBids: number;
+}
+export interface FMarket {
+  readonly key: string;
+  readonly acceleratorId: string;
+  readonly regionId: string;
+  readonly deciTflops: number;
+  /** All active asks (slot A of the asks' stamps). */
+  readonly all: LevelIndex<FAsk>;
+  /** Active asks with some GPU free now (slot B). */
+  readonly awake: LevelIndex<FAsk>;
+  readonly book: FBidBook;
+  lastTrade: number | null;
+  /** Halted by an operator: its asks trade with nobody until resumed. */
+  halted: boolean;
+  /** The `touchEpoch` of the last command that changed this book (see `touch`). */
+  touchedAt: number;
+  /** Place of `key` among all market keys sorted (default string order). */
+  rank: number;
+}
+/**
+ * A node's bookings: rows of BOOKING_ROW numbers [startMs, endMs, gpuBits, leaseNo] in start
+ * order. `gpuBits` holds the lease's GPU indices as bits when they are all below BIT_GPUS;
+ * otherwise it is -1 and the indices are in the node's `bookingGpus` at the same row.
+ */
+export const BOOKING_ROW = 4;
+export const BIT_GPUS = 30;
+export class FNode {
+  status: NodeStatus = 'online';
+  listedBy: FAsk | null = null;
+  /** Bookings not yet ended (see BOOKING_ROW); a GPU index is never in two overlapping ones. Null: none. */
+  bookings: number[] | null = null;
+  /** Per booking row, its GPU indices when they do not fit in bits (else null); null while none needs it. */
+  bookingGpus: (readonly number[] | null)[] | null = null;
+  constructor(
+    readonly id: string,
+    readonly providerId: string,
+    readonly market: FMarket,
+    public gpuCount: number,
+  ) {}
+}
+export interface FAsk {
+  readonly side: 'ask';
+  readonly id: string;
+  readonly ownerId: string;
+  readonly market: FMarket;
+  readonly nodes: readonly FNode[];
+  price: number;
+  readonly unit: AskUnit;
+  readonly minHours: number;
+  readonly maxHours: number | undefined;
+  readonly availableUntil: number | undefined;
+  expiresAt: number | undefined;
+  seq: number;
+  active: boolean;
+  asleep: boolean;
+  /** Stamp of its entry in `market.all` (0: none). */
+  stampA: number;
+  /** Stamp of its entry in `market.awake` (0: none, i.e. asleep or inactive). */
+  stampB: number;
+}
+export interface FBid {
+  readonly side: 'bid';
+  readonly id: string;
+  readonly ownerId: string;
+  readonly accelerators: ReadonlySet<string>;
+  readonly regions: ReadonlySet<string> | null;
+  readonly isCompute: boolean;
+  remaining: number;
+  readonly gpusPerNode: number | undefined;
+  readonly hours: number;
+  readonly startAt: number | undefined;
+  limit: number;
+  readonly tif: TimeInForce;
+  expiresAt: number | undefined;
+  readonly allowPartial: boolean;
+  seq: number;
+  active: boolean;
+  /**
+   * An upper bound on what this bid could gather now (GPUs, or deci-TFLOPS for compute bids):
+   * what its last walk found, plus every gain since that it was not retried for. An all-or-none
+   * bid whose reach stays below its remaining quantity cannot match, so retries skip it.
+   */
+  reach: number;
+  /** Compatible existing markets. */
+  readonly markets: FMarket[];
+  /** While resting: in the bid book of each accelerator it accepts, keyed by this limit. */
+  resting: boolean;
+  restLimit: number;
+  /** Stamp of its entries in the bid books (0: none). */
+  stampA: number;
+  stampB: number;
+}
+export type FOrder = FAsk | FBid;
+
+/** What a bid accepts (shared by bids with the same accelerators and regions; see `choiceOf`). */
+export interface Choice {
+  readonly accelerators: ReadonlySet<string>;
+  readonly regions: ReadonlySet<string> | null;
+  readonly markets: FMarket[];
+}
+
+/** Thrown inside a command to reject it; caught in `apply`. Not an Error: no stack to capture. */
+export class Rejected {
+  constructor(readonly rejection: Rejection) {}
+}
+export const fail = (code: Rejection['code'], message: string): never => {
+  throw new Rejected({ code, message });
+};
+
+export function bidAccepts(bid: FBid, m: FMarket): boolean {
+  return bid.accelerators.has(m.acceleratorId) && (bid.regions === null || bid.regions.has(m.regionId));
+}
+
+/** Whether `ask` can take part in a lease for this bid and window, on price, hours and availability. */
+export function askFits(bid: FBid, ask: FAsk, e: number): boolean {
+  if (bid.hours < ask.minHours || (ask.maxHours !== undefined && bid.hours > ask.maxHours)) return false;
+  return ask.availableUntil === undefined || e <= ask.availableUntil;
+}
+
+/** Walks one ask index in (price, seq) order, skipping dead entries. */
+export class Cursor {
+  private ki = 0;
+  private ii = 0;
+  current: FAsk | null = null;
+  constructor(private readonly index: LevelIndex<FAsk>) {
+    const level = index.keys.length > 0 ? index.levelAt(0) : undefined;
+    this.ii = level ? level.head - 1 : 0;
+    this.next();
+  }
+  next(): void {
+    const index = this.index;
+    const keys = index.keys;
+    this.ii++;
+    while (this.ki < keys.length) {
+      const level = index.levelAt(this.ki);
+      const items = level.items;
+      while (this.ii < items.length) {
+        if (index.liveAt(level, this.ii)) {
+          this.current = items[this.ii]!;
+          return;
+        }
+        this.ii++;
+      }
+      this.ki++;
+      const nl = this.ki < keys.length ? index.levelAt(this.ki) : undefined;
+      this.ii = nl ? nl.head : 0;
+    }
+    this.current = null;
+  }
+}
+
+export function deadlineOf(o: FOrder): number {
+  const a = o.expiresAt ?? Infinity;
+  const b = o.side === 'ask' ? (o.availableUntil ?? Infinity) : (o.startAt ?? Infinity);
+  return Math.min(a, b);
+}
+
+/** The number of a lease id as the engine issues them (`l` and a positive integer, no leading zero), else 0. */
+export function leaseNumber(id: string): number {
+  const len = id.length;
+  if (len < 2 || len > 16 || id.charCodeAt(0) !== 108 /* l */ || id.charCodeAt(1) === 48 /* 0 */) return 0;
+  let n = 0;
+  for (let i = 1; i < len; i++) {
+    const c = id.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return 0;
+    n = n * 10 + c;
+  }
+  return Number.isSafeInteger(n) ? n : 0;
+}
+
+export function allAsleep(asks: readonly FAsk[]): boolean {
+  for (const a of asks) if (a.active && !a.asleep) return false;
+  return true;
+}
+
+/** Sort markets by rank: insertion sort for the usual few, else the library sort. */
+export function sortByRank(list: FMarket[], n: number): void {
+  if (n > 32) {
+    const sorted = list.slice(0, n).sort(byRank);
+    for (let i = 0; i < n; i++) list[i] = sorted[i]!;
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const m = list[i]!;
+    const r = m.rank;
+    let j = i - 1;
+    while (j >= 0 && list[j]!.rank > r) {
+      list[j + 1] = list[j]!;
+      j--;
+    }
+    list[j + 1] = m;
+  }
+}
+
+export function byRank(a: FMarket, b: FMarket): number {
+  return a.rank - b.rank;
+}
