@@ -51,8 +51,12 @@ export interface LeaseFunding {
   readonly cashFen: bigint;
 }
 
+export function voucherFundedFen(f: LeaseFunding): bigint {
+  return f.voucherParts.reduce((sum, p) => sum + p.amountFen, 0n);
+}
+
 export function fundingTotalFen(f: LeaseFunding): bigint {
-  return f.voucherParts.reduce((sum, p) => sum + p.amountFen, f.cashFen);
+  return voucherFundedFen(f) + f.cashFen;
 }
 
 export interface HoldForBidArgs {

@@ -12,7 +12,7 @@ import { accountIds, isSafeId } from '../ledger/chart.js';
 import { TransferFlags, type TransferCode } from '../ledger/codes.js';
 import type { LedgerApi, TransferInput } from '../ledger/types.js';
 import { ZERO_SPLIT, bpsOf, chargeFen, splitCharge, validBps, validTerms, type ChargeSplit } from './billing.js';
-import { fundingTotalFen, type LeaseFunding } from './hold.js';
+import { fundingTotalFen, voucherFundedFen, type LeaseFunding } from './hold.js';
 import { commit, reject, succeed, type OpResult } from './result.js';
 import { voucherValid } from './voucher.js';
 
@@ -93,8 +93,7 @@ function move(id: string, from: string, to: string, amountFen: bigint, code: Tra
 
 /** The transfers that bring the settled split up to the cumulative split at `untilMs`. */
 function settlement(lease: LeaseBilling, untilMs: number, prefix: string): { transfers: TransferInput[]; split: ChargeSplit } {
-  const voucherFundedFen = lease.funding.voucherParts.reduce((sum, p) => sum + p.amountFen, 0n);
-  const split = splitCharge(chargeAt(lease, untilMs), voucherFundedFen, lease.feeBps);
+  const split = splitCharge(chargeAt(lease, untilMs), voucherFundedFen(lease.funding), lease.feeBps);
   const s = lease.settled;
   const voucherFee = split.voucherFeeFen - s.voucherFeeFen;
   const voucherNet = split.voucherChargeFen - s.voucherChargeFen - voucherFee;

@@ -101,12 +101,16 @@ describe('the per-batch check (always on)', () => {
 
   it('passes a balanced batch and throws on one that creates money, overdraws or reserves unbacked money', () => {
     const check = new BatchCheck();
+    /** A balanced posted movement, touched first as the ledger does. */
+    const move = (dr: AccountState, cr: AccountState, fen: bigint): void => {
+      check.touch(dr);
+      check.touch(cr);
+      dr.dp += fen;
+      cr.cp += fen;
+    };
     const world = state('w', 'world', A.creditsMustNotExceedDebits);
     const cash = state('c', 'user_cash', A.debitsMustNotExceedCredits);
-    check.touch(world);
-    check.touch(cash);
-    world.dp += 10n;
-    cash.cp += 10n;
+    move(world, cash, 10n);
     expect(() => check.end()).not.toThrow();
 
     check.touch(cash);
@@ -124,10 +128,7 @@ describe('the per-batch check (always on)', () => {
     // a user account below zero is caught even if it somehow lacked its flag
     const fees = state('f', 'platform_fees', A.none);
     const bare = state('b', 'user_earnings', A.none);
-    check.touch(fees);
-    check.touch(bare);
-    bare.dp += 20n;
-    fees.cp += 20n;
+    move(bare, fees, 20n);
     expect(() => check.end()).toThrow('on account b');
   });
 });

@@ -103,9 +103,10 @@ describe('ledger properties', () => {
   });
 
   it('a pending transfer posted in part moves exactly the posted amount and frees the rest', () => {
+    // postFen drawn within the hold, so no run is discarded (a pre-filter threw half away)
+    const heldThenPost = fc.bigInt({ min: 1n, max: 10n ** 15n }).chain((held) => fc.tuple(fc.constant(held), fc.bigInt({ min: 1n, max: held })));
     fc.assert(
-      fc.property(fc.bigInt({ min: 1n, max: 10n ** 15n }), fc.bigInt({ min: 1n, max: 10n ** 15n }), (heldFen, postFen) => {
-        fc.pre(postFen <= heldFen);
+      fc.property(heldThenPost, ([heldFen, postFen]) => {
         const ledger = open(new Ledger({ checkInvariantsEveryBatch: true }));
         const results = ledger.createTransfers(
           [

@@ -29,5 +29,3 @@ export function fixture(make: () => LedgerApi): LedgerApi {
   if (results.some((r) => r !== 'ok')) throw new Error(`fixture accounts: ${results.join(',')}`);
   return ledger;
 }
-
-export { prng } from './sim.js';
