@@ -10,7 +10,7 @@
 import { OrderBook } from 'nodejs-order-book';
 import { Engine } from '../src/core/market/engine.js';
 import type { Command, EngineCatalog } from '../src/core/market/types.js';
-import { mulberry32 } from '../src/sim/prng.js';
+import { mulberry32 } from '../src/core/prng.js';
 import { latencyStats, round } from './stats.js';
 
 interface Order {

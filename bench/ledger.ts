@@ -5,8 +5,9 @@
  */
 import { AccountFlags, TransferFlags } from '../src/core/ledger/codes.js';
 import { Ledger } from '../src/core/ledger/ledger.js';
-import { prng } from '../src/core/ledger/sim.js';
+import { mulberry32 } from '../src/core/prng.js';
 import { MAX_BATCH, type AccountInput, type TransferInput } from '../src/core/ledger/types.js';
+import { median } from './stats.js';
 
 const ACCOUNTS = 10_000;
 const CHAIN = 4;
@@ -51,7 +52,7 @@ function freshLedger(): Ledger {
 
 /** Full batches of random user-to-user transfers; `chain` > 1 links them in chains. */
 function workload(total: number, chain: number, seed: number): TransferInput[][] {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const perBatch = MAX_BATCH - (MAX_BATCH % chain);
   const batches: TransferInput[][] = [];
   for (let n = 0; n < total; ) {
@@ -86,12 +87,6 @@ function timeRun(batches: readonly TransferInput[][]): number {
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return count / seconds;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function main(): void {

@@ -99,7 +99,9 @@ describe('DemoMarket', () => {
     const a = runDemo(5, 60, 1000).market;
     const b = runDemo(5, 60, 1000).market;
     expect(b.snapshot()).toEqual(a.snapshot());
+    expect(a.recentTrades(20).length).toBeGreaterThan(0); // else the comparison below proves nothing
     expect(b.recentTrades(20)).toEqual(a.recentTrades(20));
+    expect(a.recentTrades(0)).toEqual([]);
   });
 
   it('snapshot rows name the model, region, hub and side of each market', () => {
@@ -131,13 +133,20 @@ describe('suanli demo (process)', () => {
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
+    const tradeIds: string[] = [];
+    let tradesSoFar = 0;
     lines.forEach((line, i) => {
-      const o = JSON.parse(line) as { step: number; markets: { market: string; side: string }[]; stats: { rejected: number } };
+      const o = JSON.parse(line) as { step: number; markets: { market: string; side: string }[]; trades: { tradeId: string }[]; stats: { rejected: number; trades: number } };
       expect(o.step).toBe(i + 1);
       expect(o.markets.length).toBeGreaterThanOrEqual(10);
       expect(o.markets.every((m) => typeof m.market === 'string' && m.market.includes('@'))).toBe(true);
       expect(o.stats.rejected).toBe(0);
+      // Each line carries only the trades of its own step.
+      expect(o.trades).toHaveLength(o.stats.trades - tradesSoFar);
+      tradesSoFar = o.stats.trades;
+      tradeIds.push(...o.trades.map((t) => t.tradeId));
     });
+    expect(new Set(tradeIds).size).toBe(tradeIds.length);
   });
 
   it('text mode prints the header and a table, and a bad flag exits 2', () => {

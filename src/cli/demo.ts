@@ -20,7 +20,7 @@ import {
   wanPerServerMonthFromFenPerGpuHour,
   yuanPerServerMonthFromGpuHour,
 } from '../core/catalog/index.js';
-import { type DemoRow, type DemoStats, type DemoTrade, DemoMarket } from '../sim/demo-market.js';
+import { type DemoRow, type DemoStats, type DemoTrade, DemoMarket, RECENT_TRADES } from '../sim/demo-market.js';
 import { USAGE_EXIT_CODE } from './estimate.js';
 
 const DEFAULT_SEED = 1;
@@ -92,7 +92,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
       market.step(nowMs);
       step++;
       const stats = market.stats();
-      const newTrades = market.recentTrades(Math.min(stats.trades - tradesBefore, 50));
+      const newTrades = market.recentTrades(Math.min(stats.trades - tradesBefore, RECENT_TRADES));
       if (opts.json) {
         const line = { step, seed: opts.seed, nowMs, at: new Date(nowMs).toISOString(), markets: market.snapshot(), trades: newTrades, stats };
         process.stdout.write(`${JSON.stringify(line)}\n`);

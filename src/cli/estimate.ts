@@ -148,8 +148,8 @@ interface ConvertOpts {
   json?: boolean;
 }
 
-function utilOf(o: { util?: number; utilization?: number }, fallback?: number): number | undefined {
-  return o.util ?? o.utilization ?? fallback;
+function utilOf(o: { util?: number; utilization?: number }): number | undefined {
+  return o.util ?? o.utilization;
 }
 
 function runTraining(o: TrainingOpts): void {
@@ -230,7 +230,7 @@ function runPayback(o: PaybackOpts): void {
       depreciationYears: o.years,
       cashShare: o.cashShare,
       pricePerServerHourYuan: o.pricePerServerHour,
-      utilization: utilOf(o, 1) ?? 1,
+      utilization: utilOf(o) ?? 1,
     }),
     {
       capexYuan: '--capex',
@@ -257,7 +257,7 @@ function runPlatformMargin(o: MarginOpts): void {
       gpusPerServer: o.gpus,
       pricePerServerHourYuan: o.pricePerServerHour,
       costPerPYearYuan: o.costPerPYear,
-      utilization: utilOf(o, 1) ?? 1,
+      utilization: utilOf(o) ?? 1,
       pflopsRounding: o.exactP === true ? 'exact' : 'paper',
     }),
     {

@@ -216,7 +216,8 @@ interface MarketInfo {
   readonly listings: Listing[];
 }
 
-const RECENT_TRADES = 50;
+/** Trades `recentTrades` can return. */
+export const RECENT_TRADES = 50;
 const MAX_RESTING_BIDS = 24;
 const MAX_REJECTIONS_KEPT = 20;
 
@@ -335,7 +336,7 @@ export class DemoMarket {
 
   /** The latest trades, newest first. */
   recentTrades(limit = 10): readonly DemoTrade[] {
-    return this.recent.slice(-limit).reverse();
+    return limit > 0 ? this.recent.slice(-limit).reverse() : [];
   }
 
   stats(): DemoStats {

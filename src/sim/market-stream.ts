@@ -31,10 +31,14 @@ export class MarketStream {
   private n = 0;
   private readonly providers = ['p1', 'p2', 'p3'];
   private readonly buyers = ['b1', 'b2', 'b3'];
+  private readonly accs: readonly string[];
+  private readonly regions: readonly string[];
 
-  constructor(seed: number, private readonly catalog: EngineCatalog = TEST_CATALOG, startMs = 1_767_225_600_000) {
+  constructor(seed: number, catalog: EngineCatalog = TEST_CATALOG, startMs = 1_767_225_600_000) {
     this.rng = new Rng(seed);
     this.now = startMs;
+    this.accs = catalog.accelerators.map((a) => a.id);
+    this.regions = catalog.regions.map((x) => x.id);
   }
 
   /** Feed back results so later commands can name leases that exist. */
@@ -49,8 +53,7 @@ export class MarketStream {
     else if (step < 0.9) this.now += r.int(1, 30 * 60_000);
     else this.now += r.int(1, 8) * MS_PER_HOUR;
     const now = this.now;
-    const accs = this.catalog.accelerators.map((a) => a.id);
-    const regions = this.catalog.regions.map((x) => x.id);
+    const { accs, regions } = this;
     const roll = r.float();
     if (roll < 0.08 || this.nodes.length < 3) {
       const provider = r.pick(this.providers);

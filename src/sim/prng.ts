@@ -1,7 +1,5 @@
 import { mulberry32 } from '../core/prng.js';
 
-export { mulberry32 };
-
 export class Rng {
   private readonly next: () => number;
   constructor(seed: number) {

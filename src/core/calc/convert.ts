@@ -14,7 +14,7 @@ import {
   DEFAULT_GPUS_PER_SERVER,
   HOURS_PER_MONTH,
   HOURS_PER_YEAR,
-  TFLOPS_PER_P,
+  pflopsOfGpu,
   yuanToFen,
   yuanToWan,
 } from '../catalog/units.js';
@@ -75,7 +75,7 @@ export function convertPrice(input: ConvertInput): CalcResult<ConvertEstimate> {
   );
   if (bad !== undefined) return bad;
 
-  const pflopsPerGpu = input.tflopsPerGpu / TFLOPS_PER_P;
+  const pflopsPerGpu = pflopsOfGpu({ fp16Tflops: input.tflopsPerGpu });
   const gpuHoursPerServerMonth = gpusPerServer * HOURS_PER_MONTH;
   const gpuHoursPerPYear = HOURS_PER_YEAR / pflopsPerGpu;
 

@@ -24,7 +24,7 @@ describe('estimatePlatformMargin — SEED.md light-asset example', () => {
     expect(e.annualRevenue).toBe(1_576_800);
     expect(thousands(e.revenuePerPYear)).toBe(631);
     expect(thousands(e.valuePerPYear)).toBe(431);
-    expect(e.marginShare).toBeCloseTo(e.valuePerPYear / e.revenuePerPYear, 12);
+    expect(e.marginShare).toBeCloseTo(430_720 / 630_720, 12); // (1,576,800 ÷ 2.5 − 200,000) ÷ (1,576,800 ÷ 2.5)
   });
 
   it('the exact 2.496 P would give 632k and 432k, not the paper figures', () => {

@@ -8,7 +8,7 @@
  * figures. So the paper divides by P rounded to one decimal, and by default so do we
  * (`pflopsRounding: 'paper'`). `'exact'` divides by the exact P; both P values are returned.
  */
-import { HOURS_PER_YEAR, TFLOPS_PER_P, roundTo } from '../catalog/units.js';
+import { HOURS_PER_YEAR, pflopsOfNode, roundTo } from '../catalog/units.js';
 import {
   type CalcResult,
   checkFraction,
@@ -67,7 +67,7 @@ export function estimatePlatformMargin(input: PlatformMarginInput): CalcResult<P
   );
   if (bad !== undefined) return bad;
 
-  const pflopsExact = (tflopsPerGpu * gpusPerServer) / TFLOPS_PER_P;
+  const pflopsExact = pflopsOfNode({ fp16Tflops: tflopsPerGpu }, gpusPerServer);
   const rounded = roundTo(pflopsExact, PAPER_PFLOPS_DECIMALS);
   // A server under 0.05 P would round to 0 and divide by zero; fall back to the exact value.
   const pflops = rounding === 'paper' && rounded > 0 ? rounded : pflopsExact;
