@@ -1,39 +1,28 @@
 /**
  * bench:ingest — acknowledged (committed) orders per second through the command loop, with
  * group commit against one transaction per order, in the same run on the same kind of store,
- * for SQLite (WAL, synchronous=FULL) and PostgreSQL (127.0.0.1:5432, a fresh database per
- * mode, dropped after). Each order is a real bid through the core: a hold, a match against an
- * offline-capacity ask, a lease, its transfers, journal and read-model rows.
+ * for SQLite (WAL, synchronous=FULL) and PostgreSQL (the tests' server, a fresh database per
+ * mode from test/support/pg.ts, dropped after). Each order is a real bid through the core: a
+ * hold, a match against an offline-capacity ask, a lease, its transfers, journal and read-model
+ * rows.
  * Usage: npm run bench:ingest [-- --orders N] [-- --json] [-- --no-pg]
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { listAccelerators, listRegions } from '../src/core/catalog/index.js';
 import { ExchangeCore } from '../src/exchange/core.js';
 import { CommandLoop } from '../src/exchange/loop.js';
 import { Projection } from '../src/exchange/projection.js';
 import { openPostgresStore, openSqliteStore, type Store } from '../src/store/index.js';
+import { createTestDatabase } from '../test/support/pg.js';
 import { round } from './stats.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const orders = Number(args[args.indexOf('--orders') + 1] ?? 0) || 5_000;
-const PG_ADMIN = process.env.SUANLI_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const catalog = { accelerators: listAccelerators(), regions: listRegions() };
 const A100 = 'nvidia-a100-sxm4-40g';
-
-async function withAdmin<T>(run: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: PG_ADMIN });
-  await c.connect();
-  try {
-    return await run(c);
-  } finally {
-    await c.end();
-  }
-}
 
 async function run(open: () => Promise<Store>, maxBatch: number): Promise<number> {
   const store = await open();
@@ -79,17 +68,11 @@ async function main(): Promise<void> {
   }
   if (!args.includes('--no-pg')) {
     const pgRun = async (maxBatch: number): Promise<number> => {
-      const name = `suanli_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
-      await withAdmin((c) => c.query(`create database "${name}"`));
-      const url = new URL(PG_ADMIN);
-      url.pathname = `/${name}`;
+      const db = await createTestDatabase();
       try {
-        return await run(() => openPostgresStore({ url: url.toString() }), maxBatch);
+        return await run(() => openPostgresStore({ url: db.url }), maxBatch);
       } finally {
-        await withAdmin(async (c) => {
-          await c.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [name]);
-          await c.query(`drop database if exists "${name}"`);
-        });
+        await db.drop();
       }
     };
     const batched = await pgRun(1_000);

@@ -11,10 +11,11 @@
  * refunds at once; a provider-caused end pays an SLA credit.
  */
 import type { Accelerator, Region } from '../core/catalog/types.js';
-import { accountIds, deposit, openPlatformAccounts, openUserAccounts, withdraw } from '../core/ledger/chart.js';
+import { deposit, openPlatformAccounts, openUserAccounts, withdraw } from '../core/ledger/chart.js';
 import { Ledger } from '../core/ledger/ledger.js';
 import { checkInvariants } from '../core/ledger/invariants.js';
-import { type AccountInput, type CreateTransferResultLike, type LedgerApi, LedgerRecorder, type Transfer, type TransferInput } from './ledger-recorder.js';
+import { formatFen } from '../core/ledger/money.js';
+import { type LedgerApi, LedgerRecorder, type Transfer } from './ledger-recorder.js';
 import {
   type BidHold,
   bidWorstCaseFen,
@@ -408,7 +409,7 @@ export class ExchangeCore {
       now,
     );
     if (!r.ok) {
-      if (r.transferResult === 'exceeds_credits') throw new Rejected('INSUFFICIENT_FUNDS', `the bid's worst case is ${formatFen(amountFen)} and the balance is short`);
+      if (r.transferResult === 'exceeds_credits') throw new Rejected('INSUFFICIENT_FUNDS', `the bid's worst case is ¥${formatFen(amountFen)} and the balance is short`);
       throw new Rejected('INVALID_AMOUNT', `hold refused: ${r.code}${r.transferResult ? ` (${r.transferResult})` : ''}`);
     }
     return r.value;
@@ -582,12 +583,3 @@ export function parseFen(s: string): bigint {
   if (v <= 0n || v > MAX_FEN_INPUT) throw new Rejected('INVALID_AMOUNT', 'amount out of range');
   return v;
 }
-
-function formatFen(fen: bigint): string {
-  const sign = fen < 0n ? '-' : '';
-  const a = fen < 0n ? -fen : fen;
-  return `${sign}¥${a / 100n}.${(a % 100n).toString().padStart(2, '0')}`;
-}
-
-export type { AccountInput, CreateTransferResultLike, TransferInput };
-export { accountIds, expireVoucher };

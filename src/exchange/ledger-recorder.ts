@@ -5,8 +5,7 @@
 import type { CreateAccountResult, CreateTransferResult } from '../core/ledger/codes.js';
 import type { Account, AccountInput, LedgerApi, PendingStatus, Transfer, TransferInput } from '../core/ledger/types.js';
 
-export type { AccountInput, LedgerApi, Transfer, TransferInput };
-export type CreateTransferResultLike = CreateTransferResult;
+export type { LedgerApi, Transfer };
 
 export class LedgerRecorder implements LedgerApi {
   private written: string[] = [];

@@ -8,7 +8,7 @@
  * At start, `open` rebuilds the core and the projection by replaying the journal, checks that
  * every replayed result matches the recorded one, and checks the ledger and the books.
  */
-import type { CommitBatch, JournalEntry, Store } from '../store/port.js';
+import type { CommitBatch, CommitDeletes, JournalEntry, Store } from '../store/port.js';
 import { MAX_JOURNAL_PAGE_LIMIT } from '../store/port.js';
 import type { CoreCommand, CoreResult, ExchangeCore } from './core.js';
 import { emptyRows, Projection, type ProjectedRows } from './projection.js';
@@ -161,7 +161,7 @@ export class CommandLoop {
       return;
     }
     for (const o of outcomes) o.pending.resolve(o.result);
-    const entries = outcomes.filter((o) => o.command !== null && o.seq > 0).map((o) => ({ command: o.command!, result: o.result, seq: o.seq }));
+    const entries = outcomes.filter((o) => o.seq > 0).map((o) => ({ command: o.command!, result: o.result, seq: o.seq }));
     if (entries.length > 0) this.opts.onCommitted?.({ entries, commitMs: this.opts.clock() - started });
   }
 
@@ -208,17 +208,23 @@ function mergeBatches(journal: JournalEntry[], rows: ProjectedRows, extra: reado
     ...base,
     ...extra.flatMap((x) => (x[key] as readonly unknown[] | undefined) ?? []),
   ];
-  const ds = extra.map((x) => x.deletes).filter((d) => d !== undefined);
-  const maxOf = (xs: (number | undefined)[]): number | undefined => {
-    const v = xs.filter((x): x is number => x !== undefined);
-    return v.length > 0 ? Math.max(...v) : undefined;
+  const ds = extra.flatMap((x) => (x.deletes === undefined ? [] : [x.deletes]));
+  /** The latest of a cut-off that several callers may have asked for. */
+  const latest = (pick: (d: CommitDeletes) => number | undefined): { value: number } | null => {
+    const v = ds.map(pick).filter((x): x is number => x !== undefined);
+    return v.length > 0 ? { value: Math.max(...v) } : null;
   };
-  const deletes = ds.length === 0 ? [] : [{
-    sessionIdHashes: ds.flatMap((d) => d.sessionIdHashes ?? []),
-    sessionsOfUserIds: ds.flatMap((d) => d.sessionsOfUserIds ?? []),
-    ...(maxOf(ds.map((d) => d.sessionsExpiredAtMs)) === undefined ? {} : { sessionsExpiredAtMs: maxOf(ds.map((d) => d.sessionsExpiredAtMs)) }),
-    ...(maxOf(ds.map((d) => d.idempotencyCreatedBeforeMs)) === undefined ? {} : { idempotencyCreatedBeforeMs: maxOf(ds.map((d) => d.idempotencyCreatedBeforeMs)) }),
-  }];
+  const expired = latest((d) => d.sessionsExpiredAtMs);
+  const idempotency = latest((d) => d.idempotencyCreatedBeforeMs);
+  const deletes: CommitDeletes | undefined =
+    ds.length === 0
+      ? undefined
+      : {
+          sessionIdHashes: ds.flatMap((d) => d.sessionIdHashes ?? []),
+          sessionsOfUserIds: ds.flatMap((d) => d.sessionsOfUserIds ?? []),
+          ...(expired ? { sessionsExpiredAtMs: expired.value } : {}),
+          ...(idempotency ? { idempotencyCreatedBeforeMs: idempotency.value } : {}),
+        };
   return {
     journal,
     orders: cat('orders', rows.orders),
@@ -231,7 +237,7 @@ function mergeBatches(journal: JournalEntry[], rows: ProjectedRows, extra: reado
     apiKeys: cat('apiKeys'),
     idempotency: cat('idempotency'),
     settings: cat('settings'),
-    ...(deletes.length > 0 ? { deletes: deletes[0] } : {}),
+    ...(deletes ? { deletes } : {}),
   } as CommitBatch;
 }
 

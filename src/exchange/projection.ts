@@ -5,7 +5,7 @@
  */
 import { type CatalogIndex, compatibleAccelerators, deciTflopsOf, indexCatalog } from '../core/market/rules.js';
 import type { EngineAccelerator, PlaceAsk, PlaceBid, RegisterNode } from '../core/market/types.js';
-import type { CommitBatch, LeaseRow, NodeRow, OrderRow, TradeRow, TransferRow } from '../store/port.js';
+import type { LeaseRow, NodeRow, OrderRow, TradeRow, TransferRow } from '../store/port.js';
 import type { CoreCommand, CoreResult } from './core.js';
 
 export interface ProjectedRows {
@@ -18,10 +18,6 @@ export interface ProjectedRows {
 
 export function emptyRows(): ProjectedRows {
   return { orders: [], trades: [], leases: [], nodes: [], transfers: [] };
-}
-
-export function rowsToBatch(rows: ProjectedRows): CommitBatch {
-  return { orders: rows.orders, trades: rows.trades, leases: rows.leases, nodes: rows.nodes, transfers: rows.transfers };
 }
 
 /**
@@ -37,11 +33,9 @@ export class Projection {
   private readonly orders = new Map<string, OrderRow>();
   private readonly leases = new Map<string, LeaseRow>();
   private readonly nodes = new Map<string, NodeRow>();
-  private readonly deciTflops: ReadonlyMap<string, number>;
   private readonly catalog: CatalogIndex;
 
   constructor(accelerators: readonly EngineAccelerator[]) {
-    this.deciTflops = new Map(accelerators.map((a) => [a.id, deciTflopsOf(a)]));
     this.catalog = indexCatalog({ accelerators, regions: [] });
   }
 
@@ -51,24 +45,18 @@ export class Projection {
     const touchedOrders = new Set<string>();
     const touchedLeases = new Set<string>();
     const touchedNodes = new Set<string>();
-    const setOrder = (id: string, patch: Partial<OrderRow>): void => {
-      const o = this.orders.get(id);
-      if (!o) return;
-      this.orders.set(id, { ...o, ...patch, updatedAtMs: now });
-      touchedOrders.add(id);
-    };
-    const setLease = (id: string, patch: Partial<LeaseRow>): void => {
-      const l = this.leases.get(id);
-      if (!l) return;
-      this.leases.set(id, { ...l, ...patch, updatedAtMs: now });
-      touchedLeases.add(id);
-    };
-    const setNode = (id: string, patch: Partial<NodeRow>): void => {
-      const n = this.nodes.get(id);
-      if (!n) return;
-      this.nodes.set(id, { ...n, ...patch, updatedAtMs: now });
-      touchedNodes.add(id);
-    };
+    /** Patches a known row (stamping `updatedAtMs`) and marks it to be written. */
+    const patcher =
+      <R extends { readonly updatedAtMs: number }>(rows: Map<string, R>, touched: Set<string>) =>
+      (id: string, patch: Partial<R>): void => {
+        const row = rows.get(id);
+        if (!row) return;
+        rows.set(id, { ...row, ...patch, updatedAtMs: now });
+        touched.add(id);
+      };
+    const setOrder = patcher(this.orders, touchedOrders);
+    const setLease = patcher(this.leases, touchedLeases);
+    const setNode = patcher(this.nodes, touchedNodes);
     let lastTrade: TradeRow | null = null;
     for (const e of result.events) {
       switch (e.type) {
@@ -117,7 +105,8 @@ export class Projection {
           out.trades.push(lastTrade);
           const bid = this.orders.get(e.bidId);
           if (bid) {
-            const unit = bid.specJson.includes('"kind":"compute"') ? (this.deciTflops.get(e.market.split('@')[0]!) ?? 1) : 1;
+            const acc = bid.specJson.includes('"kind":"compute"') ? this.catalog.accelerators.get(e.market.split('@')[0]!) : undefined;
+            const unit = acc ? deciTflopsOf(acc) : 1;
             setOrder(e.bidId, { remaining: Math.max(0, bid.remaining - e.gpus * unit) });
           }
           break;

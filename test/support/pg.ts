@@ -1,7 +1,7 @@
 /**
- * A fresh PostgreSQL database per test file, dropped afterwards. The server is the CI
- * machine's (trust auth on 127.0.0.1); set SUANLI_TEST_PG_URL to use another. Tests never
- * start the server: that is the CI script's job, and a clear error says so.
+ * A fresh PostgreSQL database per test file (and per bench:ingest mode), dropped afterwards.
+ * The server is the CI machine's (trust auth on 127.0.0.1); set SUANLI_TEST_PG_URL to use
+ * another. Tests never start the server: that is the CI script's job, and a clear error says so.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
