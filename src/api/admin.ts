@@ -10,7 +10,7 @@ import { defineRoute, IdempotencyHeaders, newRouter } from './access.js';
 import type { ApiEnv } from './context.js';
 import { ApiError, notFound, validationError } from './errors.js';
 import { runCommand } from './execute.js';
-import { HALTED_MARKETS_SETTING, haltedMarkets } from './halts.js';
+import { HALTED_MARKETS_SETTING, haltedMarkets, rememberHaltedMarkets } from './halts.js';
 import { presentUser, UserSchema } from './present.js';
 import { FenAmountSchema, IdSchema, IsoTimeSchema, MarketKeySchema, msOf, newId, PageQuerySchema, pageRequest, pageSchema, PriceFenSchema } from './schemas.js';
 import { createUser } from './users.js';
@@ -106,6 +106,7 @@ async function setHalt(c: Context<ApiEnv>, market: string, halted: boolean) {
       settings: [{ key: HALTED_MARKETS_SETTING, value: JSON.stringify(list) }],
     }));
     if (!r.ok) throw new ApiError(400, r.code, r.message);
+    rememberHaltedMarkets(rt.ctx.store, list);
     return { market, halted, haltedMarkets: list };
   } finally {
     rt.claims.delete('halts');

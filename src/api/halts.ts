@@ -4,17 +4,37 @@
  * retried at once. The API also keeps the list as a setting (`halted_markets`) and refuses NEW
  * asks and bids whose markets are all halted (409 MARKET_HALTED). Resting orders stay in the
  * book; running leases run on.
+ *
+ * The setting has one writer (the admin halt route, in this process), so it is read from the
+ * store once per store and then kept in memory, not read again on every order.
  */
 import type { Store } from '../store/port.js';
 import { ApiError } from './errors.js';
 
 export const HALTED_MARKETS_SETTING = 'halted_markets';
 
-export async function haltedMarkets(store: Store): Promise<ReadonlySet<string>> {
+const known = new WeakMap<Store, Promise<ReadonlySet<string>>>();
+
+async function load(store: Store): Promise<ReadonlySet<string>> {
   const raw = await store.getSetting(HALTED_MARKETS_SETTING);
   if (raw === undefined) return new Set();
   const parsed: unknown = JSON.parse(raw);
   return new Set(Array.isArray(parsed) ? parsed.filter((m): m is string => typeof m === 'string') : []);
+}
+
+export function haltedMarkets(store: Store): Promise<ReadonlySet<string>> {
+  let halted = known.get(store);
+  if (!halted) {
+    halted = load(store);
+    known.set(store, halted);
+    halted.catch(() => known.delete(store)); // a failed read is retried next time
+  }
+  return halted;
+}
+
+/** After the setting was committed: what later reads see. */
+export function rememberHaltedMarkets(store: Store, markets: readonly string[]): void {
+  known.set(store, Promise.resolve(new Set(markets)));
 }
 
 /** Throws 409 MARKET_HALTED when every market an order could trade in is halted. */

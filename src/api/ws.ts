@@ -26,7 +26,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { getAccelerator, getRegion } from '../core/catalog/index.js';
 import { balanceFen, type Account } from '../core/ledger/types.js';
-import type { DepthLevel } from '../core/market/types.js';
+import type { Depth, DepthLevel } from '../core/market/types.js';
 import type { CoreCommand, CoreEvent, ExchangeCore } from '../exchange/core.js';
 import type { CommittedBatch } from '../exchange/loop.js';
 import type { Store, TradeRow } from '../store/port.js';
@@ -94,12 +94,8 @@ const CLOSE_GRACE_MS = 2_000;
 /** Codes follow the REST API's where the meaning is the same (MARKET_NOT_FOUND, UNAUTHENTICATED, RATE_LIMITED). */
 export type ErrorCode = 'BAD_REQUEST' | 'UNKNOWN_CHANNEL' | 'MARKET_NOT_FOUND' | 'UNAUTHENTICATED' | 'TOO_MANY_SUBSCRIPTIONS' | 'RATE_LIMITED' | 'INTERNAL';
 
-/** A book level as sent: absolute GPUs at that price; 0 means the level is gone. */
-export interface BookData {
-  readonly market: string;
-  readonly asks: readonly DepthLevel[];
-  readonly bids: readonly DepthLevel[];
-}
+/** The book as sent: the engine's depth; in a delta, absolute GPUs per changed level (0: the level is gone). */
+export type BookData = Depth;
 
 /** A trade as the market sees it (no parties): the REST MarketTrade shape. */
 export interface PublicTrade {
