@@ -14,7 +14,7 @@ const seeds = process.env.SUANLI_SEEDS
   ? process.env.SUANLI_SEEDS.split(',').map(Number)
   : Array.from({ length: seedCount }, (_, i) => i + 1);
 
-function runSeed(seed: number, length = defaultLength): { commands: number; trades: number; rejections: Set<string> } {
+function runSeed(seed: number, length = defaultLength): { trades: number; rejections: Set<string> } {
   const fast = new Engine(TEST_CATALOG);
   const ref = new ReferenceEngine(TEST_CATALOG);
   const stream = new MarketStream(seed);
@@ -48,28 +48,27 @@ function runSeed(seed: number, length = defaultLength): { commands: number; trad
       expect(fast.markets()).toEqual(ref.markets());
     }
   }
-  return { commands: length, trades, rejections };
+  return { trades, rejections };
 }
 
 describe('fast engine = reference engine on random streams', () => {
   it(`${seeds.length} seeds × ${defaultLength} commands`, () => {
-    let commands = 0;
+    const commands = seeds.length * defaultLength;
     let trades = 0;
     const rejections = new Set<string>();
     for (const seed of seeds) {
       const r = runSeed(seed);
-      commands += r.commands;
       trades += r.trades;
       for (const c of r.rejections) rejections.add(c);
     }
     // The streams must actually exercise the engine: trades happen and many rejection paths fire.
-    expect(commands).toBe(seeds.length * defaultLength);
     expect(trades).toBeGreaterThan(commands / 20);
     expect(rejections.size).toBeGreaterThan(10);
   });
 
   // Long streams reach deeper states: many resting bids, leases ending and starting, reuse of ids.
   it('2 long streams × 10,000 commands', () => {
-    for (const seed of [90_001, 90_002]) expect(runSeed(seed, 10_000).commands).toBe(10_000);
+    // runSeed throws on any difference; these streams must also trade (about 4,000 trades each).
+    for (const seed of [90_001, 90_002]) expect(runSeed(seed, 10_000).trades).toBeGreaterThan(10_000 / 20);
   });
 });

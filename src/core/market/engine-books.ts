@@ -8,7 +8,8 @@
 import { removeBooking } from './engine-capacity.js';
 import { bidAccepts, type Choice, deadlineOf, type FAsk, type FBid, type FBidBook, type FMarket, type FNode, type FOrder } from './engine-model.js';
 import { type BidFields, type CatalogIndex, compatibleAcceleratorList, deciTflopsOf, indexCatalog, scaledLimit } from './rules.js';
-import { DenseIdMap, LevelIndex, MinHeap, ShardedMap, TimeHeap } from './structures.js';
+import { MinHeap } from '../heap.js';
+import { DenseIdMap, LevelIndex, ShardedMap, TimeHeap } from './structures.js';
 import { type EngineCatalog, type EngineEvent, marketKey } from './types.js';
 
 export class EngineBooks {
@@ -172,7 +173,6 @@ export class EngineBooks {
         deciTflops: deciTflopsOf(this.catalog.accelerators.get(acceleratorId)!),
         bids: new LevelIndex<FBid>(false),
         future: new LevelIndex<FBid>(true),
-        futureBids: 0,
       };
       this.bidBooks.set(acceleratorId, book);
     }
@@ -193,10 +193,7 @@ export class EngineBooks {
       const book = this.bookOf(acc);
       const key = -scaledLimit(bid.isCompute, bid.limit, book.deciTflops);
       book.bids.insert(bid, key, bid.seq, stamp);
-      if (future) {
-        book.futureBids++;
-        book.future.insert(bid, key, bid.seq, stamp);
-      }
+      if (future) book.future.insert(bid, key, bid.seq, stamp);
     }
   }
 
@@ -210,10 +207,7 @@ export class EngineBooks {
       const book = this.bidBooks.get(acc)!;
       const key = -scaledLimit(bid.isCompute, bid.restLimit, book.deciTflops);
       book.bids.remove(key);
-      if (future) {
-        book.futureBids--;
-        book.future.remove(key);
-      }
+      if (future) book.future.remove(key);
     }
   }
 

@@ -92,7 +92,7 @@ export function removeBooking(node: FNode, leaseNo: number): void {
 export function freeIndices(node: FNode, s: number, e: number): number[] {
   const out: number[] = [];
   const n = node.gpuCount;
-  if (n <= 30) {
+  if (n <= BIT_GPUS) {
     const busy = busyBits(node, s, e);
     for (let i = 0; i < n; i++) if ((busy & (1 << i)) === 0) out.push(i);
     return out;
@@ -105,7 +105,7 @@ export function freeIndices(node: FNode, s: number, e: number): number[] {
 export function countFree(node: FNode, s: number, e: number): number {
   const n = node.gpuCount;
   if (node.bookings === null) return n;
-  if (n <= 30) return n - bitCount(busyBits(node, s, e));
+  if (n <= BIT_GPUS) return n - bitCount(busyBits(node, s, e));
   const busy = busyArray(node, s, e);
   if (busy === null) return n;
   let free = 0;
@@ -113,7 +113,7 @@ export function countFree(node: FNode, s: number, e: number): number {
   return free;
 }
 
-/** Busy GPUs in [s, e) as bits (nodes of up to 30 GPUs: no allocation on the hot path). */
+/** Busy GPUs in [s, e) as bits (nodes of up to BIT_GPUS GPUs: no allocation on the hot path). */
 export function busyBits(node: FNode, s: number, e: number): number {
   const list = node.bookings;
   if (list === null) return 0;
@@ -128,7 +128,8 @@ export function busyBits(node: FNode, s: number, e: number): number {
   return busy;
 }
 
-export function busyArray(node: FNode, s: number, e: number): Uint8Array | null {
+/** Busy GPUs in [s, e) as a byte per GPU (nodes of more than BIT_GPUS GPUs), or null when none is busy. */
+function busyArray(node: FNode, s: number, e: number): Uint8Array | null {
   const list = node.bookings;
   if (list === null) return null;
   let busy: Uint8Array | null = null;

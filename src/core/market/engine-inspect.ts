@@ -126,8 +126,8 @@ export function validateEngineState(st: EngineInternals): void {
     check(bids.length === book.bids.size, `${acc} bid index size`);
     check(new Set(bids).size === bids.length, `${acc} bid listed twice`);
     check(bids.every((b) => b.active && b.resting && st.restingBids.has(b) && b.accelerators.has(acc)), `${acc} stray bid indexed`);
-    check(book.futureBids === bids.filter((b) => b.startAt !== undefined).length, `${acc} future bid count`);
     const future = [...book.future.entries()];
+    check(future.length === book.future.size, `${acc} future index size`);
     const expected = bids.filter((b) => b.startAt !== undefined);
     check(future.length === expected.length && future.every((b, i) => b === expected[i]), `${acc} future index differs from the book`);
   }

@@ -4,7 +4,7 @@
  * held here (no allocation per ask) and books only once the plan fills what must be filled.
  */
 import { bitCount, bitsOf, busyBits, countFree, freeIndices, freeNow, insertBooking } from './engine-capacity.js';
-import { allAsleep, askFits, bidAccepts, Cursor, type FAsk, type FBid, type FMarket, type FNode } from './engine-model.js';
+import { allAsleep, askFits, bidAccepts, BIT_GPUS, Cursor, type FAsk, type FBid, type FMarket, type FNode } from './engine-model.js';
 import { EngineBooks } from './engine-books.js';
 import { allocateInAsk, compareNormalised, gpusWanted, type NodeFree, withinLimit } from './rules.js';
 import { type LevelIndex, lowerBound } from './structures.js';
@@ -45,7 +45,7 @@ export class EngineMatcher extends EngineBooks {
       let busy = 0;
       let free: number[] | null = null;
       if (node.status === 'online') {
-        if (count <= 30) {
+        if (count <= BIT_GPUS) {
           busy = busyBits(node, s, e);
           freeCount = count - bitCount(busy);
         } else {
@@ -269,7 +269,7 @@ export class EngineMatcher extends EngineBooks {
     // it is all taken for now (every ask asleep), only future-start bids can: continue in their
     // index from the same place. Skipping start-now bids then is exact (they cannot match).
     const from = this.retryIn(m, book.bids, asks, gained, threshold, -Infinity, 0, true);
-    if (from !== null && book.futureBids > 0) this.retryIn(m, book.future, asks, gained, threshold, from.key, from.seq, false);
+    if (from !== null && book.future.size > 0) this.retryIn(m, book.future, asks, gained, threshold, from.key, from.seq, false);
   }
 
   /**
@@ -302,9 +302,10 @@ export class EngineMatcher extends EngineBooks {
         if (!bids.isLive(bid, stamps[i]!)) continue;
         if (stopWhenAsleep && allAsleep(asks)) return { key, seq: seqs[i]! };
         if (bid.regions !== null && !bid.regions.has(m.regionId)) continue;
-        if (this.gainFor(bid, asks) === 0) continue;
+        const here = this.gainFor(bid, asks);
+        if (here === 0) continue;
         if (!bid.allowPartial) {
-          const gain = gained === asks ? this.gainFor(bid, asks) : this.gainFor(bid, gained);
+          const gain = gained === asks ? here : this.gainFor(bid, gained);
           if (bid.reach + gain < bid.remaining) {
             bid.reach += gain; // still cannot fill all-or-none: no walk needed
             continue;

@@ -3,7 +3,6 @@
  * that need none of the engine's state. Split from engine.ts so each file reads in one sitting;
  * the engine classes (engine-books.ts, engine-match.ts, engine.ts) share these types.
  */
-import type { Rejection } from './rules.js';
 import type { LevelIndex } from './structures.js';
 import type { AskUnit, NodeStatus, TimeInForce } from './types.js';
 
@@ -21,7 +20,6 @@ export interface FBidBook {
    * retry is offering is all taken for now, only these can still use it: the retry continues here.
    */
   readonly future: LevelIndex<FBid>;
-  futureBids: number;
 }
 export interface FMarket {
   readonly key: string;
@@ -122,14 +120,6 @@ export interface Choice {
   readonly regions: ReadonlySet<string> | null;
   readonly markets: FMarket[];
 }
-
-/** Thrown inside a command to reject it; caught in `apply`. Not an Error: no stack to capture. */
-export class Rejected {
-  constructor(readonly rejection: Rejection) {}
-}
-export const fail = (code: Rejection['code'], message: string): never => {
-  throw new Rejected({ code, message });
-};
 
 export function bidAccepts(bid: FBid, m: FMarket): boolean {
   return bid.accelerators.has(m.acceleratorId) && (bid.regions === null || bid.regions.has(m.regionId));

@@ -21,8 +21,8 @@
 import { bookedFrom, bookingRow, freeNow } from './engine-capacity.js';
 import { depthOf, validateEngineState } from './engine-inspect.js';
 import { EngineMatcher } from './engine-match.js';
-import { BOOKING_ROW, byRank, deadlineOf, fail, type FAsk, type FBid, type FMarket, FNode, type FOrder, leaseNumber, Rejected, sortByRank } from './engine-model.js';
-import { type BidFields, newBidFields, readBid, type Rejection, validateBidFields, validateStatic } from './rules.js';
+import { BOOKING_ROW, byRank, deadlineOf, type FAsk, type FBid, type FMarket, FNode, type FOrder, leaseNumber, sortByRank } from './engine-model.js';
+import { type BidFields, fail, newBidFields, readBid, Rejected, type Rejection, validateBidAmend, validateBidFields, validateStatic } from './rules.js';
 import {
   type AmendOrder,
   type CancelOrder,
@@ -30,11 +30,10 @@ import {
   type CommandResult,
   type Depth,
   type EndLease,
-  MAX_BID_DECI_TFLOPS,
-  MAX_BID_GPUS,
   type MarketEngine,
   type MarketSummary,
   type PlaceAsk,
+  type PlaceBid,
   type RegisterNode,
   type SetMarketHalted,
   type SetNodeStatus,
@@ -96,7 +95,7 @@ export class Engine extends EngineMatcher implements MarketEngine {
   }
 
   /** Execute a valid command (or the placeBid of `fields`); its rejection, if any. */
-  private run(cmd: Command | null, fields: BidFields | null): Rejection | null {
+  private run(cmd: Exclude<Command, PlaceBid> | null, fields: BidFields | null): Rejection | null {
     try {
       if (fields !== null) this.placeBid(fields);
       else this.execute(cmd!);
@@ -107,13 +106,12 @@ export class Engine extends EngineMatcher implements MarketEngine {
     }
   }
 
-  private execute(cmd: Command): void {
+  private execute(cmd: Exclude<Command, PlaceBid>): void {
     switch (cmd.type) {
       case 'registerNode': return this.registerNode(cmd);
       case 'updateNode': return this.updateNode(cmd);
       case 'setNodeStatus': return this.setNodeStatus(cmd);
       case 'placeAsk': return this.placeAsk(cmd);
-      case 'placeBid': return this.placeBid(readBid(cmd, this.bidFields));
       case 'cancel': return this.cancel(cmd);
       case 'amend': return this.amend(cmd);
       case 'endLease': return this.endLease(cmd);
@@ -324,11 +322,8 @@ export class Engine extends EngineMatcher implements MarketEngine {
       return;
     }
     if (cmd.remaining !== undefined) {
-      if (!o.isCompute && cmd.remaining > MAX_BID_GPUS) fail('INVALID_QUANTITY', `gpus must be at most ${MAX_BID_GPUS}`);
-      if (o.isCompute && cmd.remaining > MAX_BID_DECI_TFLOPS) fail('INVALID_QUANTITY', 'a compute amount is at most 1,000,000 P');
-      if (!o.isCompute && o.gpusPerNode !== undefined && cmd.remaining % o.gpusPerNode !== 0) {
-        fail('INVALID_GPUS_PER_NODE', 'remaining must be a multiple of gpusPerNode');
-      }
+      const bad = validateBidAmend(o.isCompute, o.gpusPerNode, cmd.remaining);
+      if (bad) throw new Rejected(bad);
     }
     // Any change of limit or quantity re-runs matching: a smaller all-or-none bid may now fit.
     const rematch = cmd.priceFen !== undefined || cmd.remaining !== undefined;

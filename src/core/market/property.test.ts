@@ -93,7 +93,6 @@ class Auditor {
   private readonly asks = new Map<string, AAsk>();
   private readonly bids = new Map<string, ABid>();
   private readonly leases = new Map<string, ALease>();
-  private readonly leaseBid = new Map<string, ABid>();
   /** Markets an operator halted: their asks must not trade. */
   private readonly halted = new Set<string>();
   trades = 0;
@@ -145,7 +144,6 @@ class Auditor {
   observe(cmd: Command, result: CommandResult): void {
     const now = cmd.now;
     const tradedThisCommand = new Map<ABid, number>();
-    const endedThisCommand = new Set<string>();
     let pendingTrade: Extract<EngineEvent, { type: 'trade' }> | null = null;
     const check = (ok: boolean, msg: () => string): void => {
       if (!ok) this.fail(cmd, msg());
@@ -264,7 +262,6 @@ class Auditor {
           const lease: ALease = { id: e.leaseId, nodeId: e.nodeId, gpuIndices: e.gpuIndices, start: e.startMs, end: e.endMs };
           node.leases.push(lease);
           this.leases.set(e.leaseId, lease);
-          this.leaseBid.set(e.leaseId, bid);
           // (c) GPUs leased at once on the node never exceed its count (peak is at some lease start)
           for (const p of node.leases) {
             if (p.start >= e.endMs || p.start < e.startMs) continue;
@@ -280,7 +277,6 @@ class Auditor {
           check(l!.end > now, () => `lease ${e.leaseId} ended twice`);
           check(e.atMs === Math.max(now, l!.start) && e.atMs <= l!.end, () => `lease ${e.leaseId} ended at ${e.atMs}`);
           l!.end = e.atMs;
-          endedThisCommand.add(e.leaseId);
           break;
         }
         case 'order_filled': {
@@ -337,7 +333,6 @@ class Auditor {
     check(books.every((m, i) => i === 0 || books[i - 1]! < m), () => `book_changed not sorted/unique: ${books.join(',')}`);
     const firstBook = result.events.findIndex((e) => e.type === 'book_changed');
     check(firstBook < 0 || result.events.slice(firstBook).every((e) => e.type === 'book_changed'), () => 'book_changed not at the end');
-    void endedThisCommand;
     this.index++;
   }
 }

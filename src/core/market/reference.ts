@@ -9,12 +9,15 @@ import {
   compareNormalised,
   compatibleAccelerators,
   deciTflopsOf,
+  fail,
   gpusWanted,
   indexCatalog,
   limitPerGpuHour,
   type NodeFree,
+  Rejected,
   type Rejection,
   scaledLimit,
+  validateBidAmend,
   validateStatic,
   withinLimit,
 } from './rules.js';
@@ -29,8 +32,6 @@ import {
   type EndLease,
   type EngineCatalog,
   type EngineEvent,
-  MAX_BID_DECI_TFLOPS,
-  MAX_BID_GPUS,
   type MarketEngine,
   type MarketSummary,
   MS_PER_HOUR,
@@ -97,14 +98,6 @@ interface RBid {
   active: boolean;
 }
 type ROrder = RAsk | RBid;
-
-/** Thrown inside a command to reject it; caught in `apply`. Not an Error: no stack to capture. */
-class Rejected {
-  constructor(readonly rejection: Rejection) {}
-}
-const fail = (code: Rejection['code'], message: string): never => {
-  throw new Rejected({ code, message });
-};
 
 export class ReferenceEngine implements MarketEngine {
   private readonly catalog: CatalogIndex;
@@ -351,11 +344,8 @@ export class ReferenceEngine implements MarketEngine {
       return;
     }
     if (cmd.remaining !== undefined) {
-      if (!o.isCompute && cmd.remaining > MAX_BID_GPUS) fail('INVALID_QUANTITY', `gpus must be at most ${MAX_BID_GPUS}`);
-      if (o.isCompute && cmd.remaining > MAX_BID_DECI_TFLOPS) fail('INVALID_QUANTITY', 'a compute amount is at most 1,000,000 P');
-      if (!o.isCompute && o.gpusPerNode !== undefined && cmd.remaining % o.gpusPerNode !== 0) {
-        fail('INVALID_GPUS_PER_NODE', 'remaining must be a multiple of gpusPerNode');
-      }
+      const bad = validateBidAmend(o.isCompute, o.gpusPerNode, cmd.remaining);
+      if (bad) throw new Rejected(bad);
     }
     // Any change of limit or quantity re-runs matching: a smaller all-or-none bid may now fit.
     const rematch = cmd.priceFen !== undefined || cmd.remaining !== undefined;

@@ -30,6 +30,14 @@ export interface Rejection {
 
 const reject = (code: RejectCode, message: string): Rejection => ({ code, message });
 
+/** Thrown inside a command to reject it; each engine's `apply` catches it. Not an Error: no stack to capture. */
+export class Rejected {
+  constructor(readonly rejection: Rejection) {}
+}
+export const fail = (code: RejectCode, message: string): never => {
+  throw new Rejected({ code, message });
+};
+
 export function deciTflopsOf(acc: EngineAccelerator): number {
   return Math.round(acc.fp16Tflops * 10);
 }
@@ -118,6 +126,14 @@ function validateAmend(cmd: AmendOrder): Rejection | null {
   if (cmd.priceFen !== undefined && !isPosInt(cmd.priceFen, MAX_PRICE_FEN)) return reject('INVALID_PRICE', 'price must be a positive integer number of fen');
   if (cmd.remaining !== undefined && !isPosInt(cmd.remaining, Number.MAX_SAFE_INTEGER)) return reject('INVALID_QUANTITY', 'remaining must be a positive integer');
   if (cmd.expiresAt !== undefined && cmd.expiresAt !== null && (!isTime(cmd.expiresAt) || cmd.expiresAt <= cmd.now)) return reject('EXPIRY_IN_PAST', 'expiresAt must be in the future');
+  return null;
+}
+
+/** The checks of an amend's new `remaining` that depend on the bid it amends (its kind and gpusPerNode). */
+export function validateBidAmend(isCompute: boolean, gpusPerNode: number | undefined, remaining: number): Rejection | null {
+  if (!isCompute && remaining > MAX_BID_GPUS) return reject('INVALID_QUANTITY', `gpus must be at most ${MAX_BID_GPUS}`);
+  if (isCompute && remaining > MAX_BID_DECI_TFLOPS) return reject('INVALID_QUANTITY', 'a compute amount is at most 1,000,000 P');
+  if (!isCompute && gpusPerNode !== undefined && remaining % gpusPerNode !== 0) return reject('INVALID_GPUS_PER_NODE', 'remaining must be a multiple of gpusPerNode');
   return null;
 }
 
@@ -292,25 +308,25 @@ export function compatibleAcceleratorList(bid: Pick<PlaceBid, 'acceleratorIds' |
     // The common case, one accelerator named: cached by the id itself (no key string to build).
     const id = ids[0];
     if (typeof id === 'string') {
-      let single = singleCaches.get(catalog);
-      if (single === undefined) {
-        single = new Map();
-        singleCaches.set(catalog, single);
-      }
-      let list = single.get(id);
-      if (list === undefined) {
-        list = computeCompatible(bid, catalog);
-        if (single.size < 10_000) single.set(id, list);
-      }
-      return list;
+      return remembered(singleCaches, id, bid, catalog);
     }
   }
   const key = compatKey(bid);
   if (key === null) return computeCompatible(bid, catalog);
-  let cache = compatCaches.get(catalog);
+  return remembered(compatCaches, key, bid, catalog);
+}
+
+/** `computeCompatible` through the catalog's cache in `caches` under `key` (at most 10,000 kept). */
+function remembered(
+  caches: WeakMap<CatalogIndex, Map<string, readonly string[]>>,
+  key: string,
+  bid: Pick<PlaceBid, 'acceleratorIds' | 'computeClass'>,
+  catalog: CatalogIndex,
+): readonly string[] {
+  let cache = caches.get(catalog);
   if (cache === undefined) {
     cache = new Map();
-    compatCaches.set(catalog, cache);
+    caches.set(catalog, cache);
   }
   let list = cache.get(key);
   if (list === undefined) {

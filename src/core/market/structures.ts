@@ -1,7 +1,5 @@
 /** Small data structures for the fast engine: price-level indexes, time heaps, id maps. */
 
-export { MinHeap } from '../heap.js';
-
 /**
  * An item of a level index. It can sit in two indexes at once (slot A and slot B); per slot it
  * carries the stamp of its one live entry there, 0 when it has none. An entry whose stamp differs
@@ -182,6 +180,10 @@ export function lowerBound(sorted: readonly number[], x: number): number {
 /**
  * A binary min-heap of (time, id) pairs kept in two parallel number arrays: no object per entry
  * (times stay unboxed in a double array). Equal times pop in no particular order.
+ * Deliberately not the generic MinHeap (src/core/heap.ts): it holds one entry per lease, the
+ * engine's largest population, and a `{time, id}` object per entry behind a comparator call is
+ * both more heap for the GC to copy and slower: 1M pushes with a pop every third, then draining,
+ * took ~160 ms here against ~700-800 ms for MinHeap<{ at, id }> (Node 20).
  */
 export class TimeHeap {
   private readonly times: number[] = [];
