@@ -2,6 +2,8 @@
  * Schemas and conversions every resource shares: money (fen as decimal strings, prices as safe
  * integers), times (ISO-8601 UTC at the edge, epoch ms inside), ids, pages.
  */
+import { SAFE_ID } from '../core/ledger/chart.js';
+import { formatFen as formatLedgerFen } from '../core/ledger/money.js';
 import { randomBytes } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
 import { MAX_PRICE_FEN } from '../core/market/types.js';
@@ -30,8 +32,7 @@ export function newId(prefix: string): string {
   return `${prefix}-${out}`;
 }
 
-export const ID_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
-export const IdSchema = z.string().regex(ID_PATTERN, 'ids are 1-64 characters of A-Z a-z 0-9 _ . @ -');
+export const IdSchema = z.string().regex(SAFE_ID, 'ids are 1-64 characters of A-Z a-z 0-9 _ . @ -');
 export const MarketKeySchema = z.string().regex(/^[a-z0-9-]{1,64}@[a-z0-9-]{1,64}$/, 'a market is acceleratorId@regionId').openapi({ example: 'nvidia-a100-sxm4-40g@cn-beijing' });
 
 /** Whole positive fen as a decimal string, at most 10^15. */
@@ -72,10 +73,9 @@ export function msOf(value: string, field: string): number {
 }
 
 /** "¥136.20" for 13620 fen. */
+/** "¥1,362.00": the ledger's formatter with a symbol and thousands separators. */
 export function formatFen(fen: bigint): string {
-  const sign = fen < 0n ? '-' : '';
-  const a = fen < 0n ? -fen : fen;
-  return `${sign}¥${(a / 100n).toLocaleString('en-US')}.${(a % 100n).toString().padStart(2, '0')}`;
+  return formatLedgerFen(fen, { grouped: true, symbol: '¥' });
 }
 
 /** "2.5" P → 25 000 deci-TFLOPS exactly; undefined for more than 4 decimals or zero. */

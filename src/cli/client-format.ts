@@ -2,6 +2,7 @@
  * Pure helpers of the trading client: exact money parsing (decimal yuan → integer fen, never
  * through floating point), display of fen, times, and plain aligned tables.
  */
+import { formatFen } from '../core/ledger/money.js';
 
 export class UsageError extends Error {}
 
@@ -69,13 +70,7 @@ export function fen(value: unknown): string {
   } catch {
     return String(value);
   }
-  const sign = v < 0n ? '-' : '';
-  const a = v < 0n ? -v : v;
-  return `${sign}¥${groupDigits((a / 100n).toString())}.${(a % 100n).toString().padStart(2, '0')}`;
-}
-
-function groupDigits(s: string): string {
-  return s.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return formatFen(v, { grouped: true, symbol: '¥' });
 }
 
 /** "2026-01-01T08:00:00.000Z" → "2026-01-01 08:00Z" (compact, still UTC). */

@@ -9,7 +9,8 @@ import type { AccountInput, LedgerApi, TransferInput } from './types.js';
  * Ids that go into account ids must not contain ':' (the separator), or `user:a:voucher:x`
  * could be read two ways. Kept short so ids stay cheap map keys.
  */
-const SAFE_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
+/** Ids that may go into account and transfer ids (no ':'). The API validates ids with it too. */
+export const SAFE_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 export function isSafeId(id: string): boolean {
   return SAFE_ID.test(id);

@@ -1,12 +1,13 @@
 /** Display helpers for integer fen. Money never passes through floating point. */
 
 /** 13620n → "136.20" (CNY). */
-export function formatFen(amountFen: bigint): string {
+export function formatFen(amountFen: bigint, options: { readonly grouped?: boolean; readonly symbol?: string } = {}): string {
   const negative = amountFen < 0n;
   const abs = negative ? -amountFen : amountFen;
-  const yuan = abs / 100n;
+  const whole = abs / 100n;
+  const yuan = options.grouped ? whole.toLocaleString('en-US') : whole.toString();
   const fen = (abs % 100n).toString().padStart(2, '0');
-  return `${negative ? '-' : ''}${yuan}.${fen}`;
+  return `${negative ? '-' : ''}${options.symbol ?? ''}${yuan}.${fen}`;
 }
 
 /** "136.20" or "136.2" or "136" → 13620n; undefined for anything else (no rounding, ever). */
