@@ -5,11 +5,10 @@
  * (each one a hold, a match, a lease and a journal entry, acknowledged only once committed).
  * Usage: npm run bench:http [-- --orders N] [-- --concurrency C] [-- --json]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { BENCH_ADMIN as ADMIN, Client, startServer as start } from './server.js';
 import { latencyStats, round } from './stats.js';
 
 const args = process.argv.slice(2);
@@ -17,42 +16,7 @@ const flag = (name: string, d: number): number => Number(args[args.indexOf(name)
 const json = args.includes('--json');
 const orders = flag('--orders', 5_000);
 const concurrency = flag('--concurrency', 32);
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const A100 = 'nvidia-a100-sxm4-40g';
-const ADMIN = { email: 'admin@bench.local', password: 'bench-admin-password' };
-
-function start(db: string): Promise<{ proc: ChildProcess; url: string }> {
-  return new Promise((res, rej) => {
-    const proc = spawn(
-      process.execPath,
-      [...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SERVER_PROF] : []), join(root, 'dist/src/cli/index.js'), 'serve', '--port', '0', '--no-demo', '--db', db, '--admin-email', ADMIN.email, '--rate-limit', '1000000'],
-      { env: { ...process.env, SUANLI_ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-      if (url) res({ proc, url });
-    });
-    proc.on('exit', (code) => rej(new Error(`server exited with ${code}`)));
-  });
-}
-
-class Client {
-  cookie = '';
-  constructor(private readonly base: string) {}
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${this.base}/api/v1${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: this.cookie } : {}) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const m = /suanli_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '');
-    if (m) this.cookie = m[0];
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  }
-}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'suanli-http-'));

@@ -1,5 +1,6 @@
 /**
  * Operator routes: credit deposits (no payment gateway: an operator records money received),
+ * record withdrawals (money paid out to a user's bank, from cash or from a provider's earnings),
  * fund voucher programmes and grant vouchers, set the fee, halt and resume markets, manage users.
  */
 import { z } from '@hono/zod-openapi';
@@ -21,6 +22,7 @@ const out = <T extends z.ZodType>(schema: T, description: string) => ({ descript
 const CatalogIds = z.array(z.string().min(1).max(64)).min(1).max(64);
 
 const DepositSchema = z.strictObject({ userId: IdSchema, amountFen: FenAmountSchema });
+const WithdrawalSchema = z.strictObject({ userId: IdSchema, amountFen: FenAmountSchema, from: z.enum(['cash', 'earnings']).default('earnings') });
 const ProgrammeSchema = z.strictObject({ programmeId: IdSchema, amountFen: FenAmountSchema });
 const VoucherGrantSchema = z.strictObject({
   grantId: IdSchema.optional(),
@@ -42,6 +44,14 @@ const deposit = defineRoute(
   ADMIN,
   { method: 'post', path: '/admin/deposits', tags: ['admin'], summary: 'Credit money received to a user’s cash', request: { headers: IdempotencyHeaders, body: body(DepositSchema) }, responses: { 201: out(MoneyMoved.extend({ userId: z.string() }), 'credited') } },
   { idempotent: true, errors: [404, 409, 422] },
+);
+const withdrawal = defineRoute(
+  ADMIN,
+  {
+    method: 'post', path: '/admin/withdrawals', tags: ['admin'], summary: 'Record money paid out to a user (from cash, or from a provider’s earnings); never below zero',
+    request: { headers: IdempotencyHeaders, body: body(WithdrawalSchema) }, responses: { 201: out(MoneyMoved.extend({ userId: z.string(), from: z.enum(['cash', 'earnings']) }), 'paid out') },
+  },
+  { idempotent: true, errors: [402, 404, 409, 422] },
 );
 const programme = defineRoute(
   ADMIN,
@@ -119,6 +129,13 @@ export const adminRoutes = newRouter()
     await existingUser(c, userId);
     const transferId = newId('tx');
     const res = await runCommand(c, { type: 'deposit', now: 0, userId, amountFen, transferId }, { status: 201, respond: () => ({ transferId, userId, amountFen }) });
+    return c.json(res, 201);
+  })
+  .openapi(withdrawal, async (c) => {
+    const { userId, amountFen, from } = c.req.valid('json');
+    await existingUser(c, userId);
+    const transferId = newId('tx');
+    const res = await runCommand(c, { type: 'withdraw', now: 0, userId, amountFen, transferId, from }, { status: 201, respond: () => ({ transferId, userId, amountFen, from }) });
     return c.json(res, 201);
   })
   .openapi(programme, async (c) => {

@@ -84,6 +84,7 @@ export const MATRIX: readonly MatrixRow[] = [
   r('POST', '/bids', only(['buyer', 'other'], 400), undefined, empty),
   // admins
   r('POST', '/admin/deposits', only(['admin'], 400), undefined, empty),
+  r('POST', '/admin/withdrawals', only(['admin'], 400), undefined, empty),
   r('POST', '/admin/programmes', only(['admin'], 400), undefined, empty),
   r('POST', '/admin/vouchers', only(['admin'], 400), undefined, empty),
   r('PUT', '/admin/fee', only(['admin'], 400), undefined, empty),
