@@ -126,6 +126,9 @@ describe.each(adapters)('REST API on $name', (adapter) => {
     expect(ok(await admin.post('/admin/withdrawals', { userId: provider.userId, amountFen: '2000' }), 201).body).toMatchObject({ userId: provider.userId, amountFen: '2000', from: 'earnings' });
     expect(ok(await provider.get('/balances')).body.earningsFen).toBe(String(2_270 - 113 - 2_000));
     expect((await admin.post('/admin/withdrawals', { userId: 'u-nobody', amountFen: '1' })).body.error.code).toBe('USER_NOT_FOUND');
+    const platform = ok(await admin.get('/admin/ledger')).body;
+    expect(platform.totals).toMatchObject({ feesFen: '113', sumFen: '0' });
+    expect(platform.accounts.find((a: { id: string }) => a.id === 'world').balanceFen).toBe(String(-Number(platform.totals.depositedFen)));
 
     const cash = ok(await buyer.get('/statement?account=cash')).body;
     expect(cash.items[0]).toMatchObject({ code: 'deposit', creditFen: '100000', balanceFen: '100000', counterparty: 'world' });
@@ -312,7 +315,9 @@ describe.each(adapters)('REST API on $name', (adapter) => {
     const grant = ok(await admin.post('/admin/vouchers', { programmeId: 'city-fund', userId: buyer.userId, amountFen: '5000', expiresAt: new Date(h.now() + 30 * 24 * HOUR_MS).toISOString() }), 201).body;
     expect((await buyer.get('/vouchers')).body.items).toMatchObject([{ grantId: grant.grantId, amountFen: '5000', balanceFen: '5000', expired: false }]);
     expect((await buyer.get('/balances')).body.voucherFen).toBe('5000');
+    expect(ok(await admin.get('/admin/fee')).body).toEqual({ feeBps: 500 });
     expect(ok(await admin.call('PUT', '/admin/fee', { feeBps: 300 })).body).toEqual({ feeBps: 300 });
+    expect(ok(await admin.get('/admin/fee')).body).toEqual({ feeBps: 300 });
     expect(h.ctx.core.platformFeeBps).toBe(300);
     expect((await admin.call('PUT', '/admin/fee', { feeBps: 9_000 })).status).toBe(400);
     ok(await admin.call('PUT', '/admin/fee', { feeBps: 500 }));

@@ -4,63 +4,13 @@
  * acknowledged order must be there; nothing half-written (every filled bid has its lease); the
  * restarted server replays the journal and checks the ledger sums to zero before it listens.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI as cli, Client, startServer } from './support/processes.js';
 
-const root = join(import.meta.dirname, '..');
-const cli = join(root, 'dist/src/cli/index.js');
 const A100 = 'nvidia-a100-sxm4-40g';
-
-interface Server {
-  readonly proc: ChildProcess;
-  readonly exited: Promise<unknown>;
-  readonly url: string;
-  readonly admin: { email: string; password: string } | null;
-}
-
-function startServer(db: string, fresh: boolean): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [cli, 'serve', '--port', '0', '--no-demo', '--db', db], {
-      cwd: root,
-      env: { ...process.env, LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise((r) => proc.once('exit', r));
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-      // On a fresh store the banner then lists the created admin: wait for that line.
-      const admin = /admin\s+(\S+@\S+)\s+(\S+)\n/.exec(out);
-      if (!url || !/markets http/.test(out) || (fresh && !admin)) return;
-      clearTimeout(timer);
-      resolve({ proc, exited, url, admin: admin ? { email: admin[1]!, password: admin[2]! } : null });
-    });
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
-  });
-}
-
-class Client {
-  cookie = '';
-  constructor(private readonly base: string) {}
-  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${this.base}/api/v1${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: this.cookie } : {}), ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const set = res.headers.get('set-cookie');
-    const m = set ? /suanli_session=[^;]+/.exec(set) : null;
-    if (m) this.cookie = m[0];
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  }
-}
 
 let dir = '';
 beforeAll(() => {

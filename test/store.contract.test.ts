@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApiKeyRow,
   type CommitBatch,
+  type EnrollmentTokenRow,
+  type LeaseLogRow,
+  type NodeAttestationRow,
   type IdempotencyRow,
   InvalidCursorError,
   isPostgresUrl,
@@ -121,6 +124,8 @@ function lease(id: string, over: Partial<LeaseRow> = {}): LeaseRow {
     endReason: null,
     createdAtMs: T0,
     updatedAtMs: T0,
+    workloadJson: null,
+    accessJson: null,
     ...over,
   };
 }
@@ -642,6 +647,83 @@ describe.each(adapters)('store contract: $name', ({ name, setup }) => {
     const settings = await store.listSettings();
     expect(settings.map((s) => s.key)).toEqual([...settings.map((s) => s.key)].sort(cmp));
     expect(settings).toContainEqual({ key: 'zz.a', value: '1' });
+  });
+
+  it('keeps agent enrollment tokens, node credentials and attestations (hashes only, upserted)', async () => {
+    const token = (id: string, over: Partial<EnrollmentTokenRow> = {}): EnrollmentTokenRow => ({
+      id, tokenHash: `sha256:${id}`, providerId: 'ag-p1', regionId: 'cn-beijing', acceleratorId: null, gpuCount: null, label: '机房 A',
+      createdAtMs: T0, expiresAtMs: T0 + 24 * HOUR, usedAtMs: null, nodeId: null, ...over,
+    });
+    const tokens = [
+      token('ag-t1', { acceleratorId: 'nvidia-a100-sxm4-40g', gpuCount: 8 }),
+      token('ag-t2', { createdAtMs: T0 + 1 }),
+      token('ag-t3', { createdAtMs: T0 + 2, expiresAtMs: T0 + HOUR }),
+      token('ag-t4', { createdAtMs: T0 + 3, providerId: 'ag-p2' }),
+    ];
+    const attestation: NodeAttestationRow = {
+      nodeId: 'ag-n1', verdict: 'unverified', reasons: ['fake GPUs'], hardwareJson: JSON.stringify({ gpus: [{ index: 0 }], fake: true }),
+      measuredTflops: { '0': 301.5, '1': 299 }, agentVersion: '0.1.0', atMs: T0,
+    };
+    await store.commit({
+      enrollmentTokens: tokens,
+      nodeCredentials: [{ tokenHash: 'sha256:ag-node-token', nodeId: 'ag-n1', createdAtMs: T0, revokedAtMs: null }],
+      nodeAttestations: [attestation, { ...attestation, nodeId: 'ag-n2', verdict: 'mismatch', reasons: ['listed 8 GPUs, detected 4'], measuredTflops: null }],
+      nodes: [node('ag-n1', { providerId: 'ag-p1', kind: 'agent' }), node('ag-n3', { providerId: 'ag-p1', kind: 'manual' })],
+    });
+    expect(await store.enrollmentTokenByHash('sha256:ag-t1')).toEqual(tokens[0]);
+    expect(await store.enrollmentTokenByHash('missing')).toBeUndefined();
+    // Open = unused and unexpired at the time asked, newest first, one provider's.
+    expect((await store.listOpenEnrollmentTokens({ providerId: 'ag-p1', atMs: T0 + HOUR, limit: 10 })).map((t) => t.id)).toEqual(['ag-t2', 'ag-t1']);
+    await store.commit({ enrollmentTokens: [{ ...tokens[1]!, usedAtMs: T0 + 5, nodeId: 'ag-n1' }] });
+    expect((await store.listOpenEnrollmentTokens({ providerId: 'ag-p1', atMs: T0, limit: 10 })).map((t) => t.id)).toEqual(['ag-t3', 'ag-t1']);
+    expect(await store.enrollmentTokenByHash('sha256:ag-t2')).toMatchObject({ usedAtMs: T0 + 5, nodeId: 'ag-n1' });
+
+    expect(await store.nodeCredentialByHash('sha256:ag-node-token')).toEqual({ tokenHash: 'sha256:ag-node-token', nodeId: 'ag-n1', createdAtMs: T0, revokedAtMs: null });
+    await store.commit({ nodeCredentials: [{ tokenHash: 'sha256:ag-node-token', nodeId: 'ag-n1', createdAtMs: T0, revokedAtMs: T0 + 9 }] });
+    expect((await store.nodeCredentialByHash('sha256:ag-node-token'))?.revokedAtMs).toBe(T0 + 9);
+    expect(await store.nodeCredentialByHash('missing')).toBeUndefined();
+
+    expect(await store.nodeAttestations(['ag-n2', 'ag-n1', 'missing'])).toEqual([attestation, { ...attestation, nodeId: 'ag-n2', verdict: 'mismatch', reasons: ['listed 8 GPUs, detected 4'], measuredTflops: null }]);
+    expect(await store.nodeAttestations([])).toEqual([]);
+    await expect(store.commit({ nodeAttestations: [{ ...attestation, verdict: 'great' as 'verified' }] })).rejects.toThrow(TypeError);
+
+    const agentNodes = await store.listNodes({ providerId: 'ag-p1', kind: 'agent', limit: 10 });
+    expect(agentNodes.items.map((n) => n.id)).toEqual(['ag-n1']);
+  });
+
+  it('copies workloads and access onto leases and lists a node’s live leases', async () => {
+    const workloadJson = JSON.stringify({ runtime: 'process', command: ['python', 'train.py'], env: { HF_TOKEN: 'secret' }, mode: 'task' });
+    await commitWithJournal({
+      leases: [
+        lease('wl-l1', { nodeId: 'wl-n1', state: 'provisioning', workloadJson }),
+        lease('wl-l2', { nodeId: 'wl-n1', state: 'active', createdAtMs: T0 + 1, accessJson: JSON.stringify({ kind: 'process', pid: 42 }) }),
+        lease('wl-l3', { nodeId: 'wl-n1', state: 'ended', createdAtMs: T0 + 2, endedAtMs: T0 + 3, endReason: 'job_exited' }),
+        lease('wl-l4', { nodeId: 'wl-n2', state: 'pending' }),
+      ],
+    });
+    expect(await store.getLease('wl-l1')).toEqual(lease('wl-l1', { nodeId: 'wl-n1', state: 'provisioning', workloadJson }));
+    expect((await store.liveLeasesOfNode('wl-n1', 10)).map((l) => l.id)).toEqual(['wl-l1', 'wl-l2']);
+    expect((await store.liveLeasesOfNode('wl-n1', 1)).map((l) => l.id)).toEqual(['wl-l1']);
+    expect((await store.liveLeasesOfNode('wl-n1', 10))[1]!.accessJson).toBe(JSON.stringify({ kind: 'process', pid: 42 }));
+    await expect(store.liveLeasesOfNode('wl-n1', 0)).rejects.toThrow(RangeError);
+  });
+
+  it('appends lease logs in batches and keeps them bounded by deleting the oldest', async () => {
+    const line = (seq: number, over: Partial<LeaseLogRow> = {}): LeaseLogRow => ({ leaseId: 'log-l1', seq, stream: 'stdout', line: `step ${seq} 损失 0.1`, atMs: T0 + seq, ...over });
+    expect(await store.lastLeaseLogSeq('log-l1')).toBe(0);
+    await store.commit({ leaseLogs: [line(1), line(2, { stream: 'stderr' }), line(3, { stream: 'system' }), line(1, { leaseId: 'log-l2' })] });
+    expect(await store.leaseLogs({ leaseId: 'log-l1', afterSeq: 0, limit: 10 })).toEqual([line(1), line(2, { stream: 'stderr' }), line(3, { stream: 'system' })]);
+    expect(await store.leaseLogs({ leaseId: 'log-l1', afterSeq: 1, limit: 1 })).toEqual([line(2, { stream: 'stderr' })]);
+    // Keep the last 2: the insert and the cut land in one transaction.
+    await store.commit({ leaseLogs: [line(4), line(5)], deletes: { leaseLogsUpTo: [{ leaseId: 'log-l1', upToSeq: 3 }] } });
+    expect((await store.leaseLogs({ leaseId: 'log-l1', afterSeq: 0, limit: 10 })).map((l) => l.seq)).toEqual([4, 5]);
+    expect(await store.lastLeaseLogSeq('log-l1')).toBe(5);
+    expect(await store.leaseLogs({ leaseId: 'log-l2', afterSeq: 0, limit: 10 })).toEqual([line(1, { leaseId: 'log-l2' })]);
+    // A repeated line never fails a batch; overlong lines are cut.
+    await store.commit({ leaseLogs: [line(5, { line: 'again' }), line(6, { line: 'x'.repeat(5_000) })] });
+    const tail = await store.leaseLogs({ leaseId: 'log-l1', afterSeq: 4, limit: 10 });
+    expect(tail.map((l) => [l.seq, l.line.length])).toEqual([[5, 5], [6, 4_096]]);
+    await expect(store.commit({ leaseLogs: [line(7, { stream: 'tty' as 'stdout' })] })).rejects.toThrow(TypeError);
   });
 
   it('keeps committed data across close and reopen', async () => {

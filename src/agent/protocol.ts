@@ -42,7 +42,13 @@ export const AgentCloseCodes = {
   replaced: 4409,
 } as const;
 
-const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/);
+/** Ids name scratch dirs and containers on the host: never `.` or `..`. */
+const Id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.:-]+$/)
+  .refine((id) => id !== '.' && id !== '..', 'not a path component');
 const EnvName = z.string().min(1).max(128).regex(/^[A-Za-z_][A-Za-z0-9_]*$/);
 
 /** What the agent detected: the GPUs (src/agent/detect) and the host. */
@@ -132,6 +138,11 @@ export const AgentMessageSchema = z.discriminatedUnion('type', [
     agentVersion: z.string().max(64),
     hardware: HardwareReportSchema,
     running: z.array(RunningLeaseSchema).max(1024),
+    /**
+     * The workload runtime this node runs (`suanli agent --runtime`); it refuses leases of the
+     * other kind with `lease.failed`. Optional: agents before this field said nothing.
+     */
+    runtime: z.enum(['process', 'docker']).optional(),
   }),
   z.object({ type: z.literal('heartbeat'), seq: z.int().min(0), atMs: z.number().int(), gpus: z.array(GpuHealthSchema).max(1024) }),
   z.object({ type: z.literal('lease.ready'), leaseId: Id, atMs: z.number().int(), access: AccessSchema }),

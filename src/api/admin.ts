@@ -5,7 +5,8 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { isSafeId } from '../core/ledger/chart.js';
+import { accountIds, isSafeId } from '../core/ledger/chart.js';
+import { balanceFen } from '../core/ledger/types.js';
 import type { UserRow } from '../store/port.js';
 import { defineRoute, IdempotencyHeaders, newRouter } from './access.js';
 import type { ApiEnv } from './context.js';
@@ -70,6 +71,9 @@ const fee = defineRoute(
   ADMIN,
   { method: 'put', path: '/admin/fee', tags: ['admin'], summary: 'Set the platform fee (bps) for leases opened from now on', request: { body: body(z.strictObject({ feeBps: z.int().min(0).max(5_000) })) }, responses: { 200: out(z.object({ feeBps: z.int() }), 'set') } },
 );
+const feeNow = defineRoute(ADMIN, {
+  method: 'get', path: '/admin/fee', tags: ['admin'], summary: 'The platform fee (bps) leases opened now pay', responses: { 200: out(z.object({ feeBps: z.int() }), 'the fee') },
+});
 const haltParams = z.object({ market: MarketKeySchema });
 const haltOut = out(z.object({ market: z.string(), halted: z.boolean(), haltedMarkets: z.array(z.string()) }), 'the halt state');
 const halt = defineRoute(
@@ -82,6 +86,16 @@ const resume = defineRoute(
   { method: 'post', path: '/admin/markets/{market}/resume', tags: ['admin'], summary: 'Resume a halted market', request: { params: haltParams }, responses: { 200: haltOut } },
   { errors: [404, 409] },
 );
+const LedgerSchema = z
+  .object({
+    accounts: z.array(z.object({ id: z.string(), kind: z.string(), balanceFen: z.string() })),
+    totals: z.object({ feesFen: z.string(), depositedFen: z.string(), sumFen: z.string().openapi({ description: 'every balance summed: always "0"' }) }),
+  })
+  .openapi('PlatformLedger');
+const ledger = defineRoute(ADMIN, {
+  method: 'get', path: '/admin/ledger', tags: ['admin'], summary: 'The platform’s own accounts (fees earned, money in from outside, sponsors) and the zero-sum check',
+  responses: { 200: out(LedgerSchema, 'platform accounts') },
+});
 const users = defineRoute(
   ADMIN,
   { method: 'get', path: '/admin/users', tags: ['admin'], summary: 'Every user, oldest first', request: { query: PageQuerySchema }, responses: { 200: out(pageSchema(UserSchema, 'UserPage'), 'users') } },
@@ -167,8 +181,24 @@ export const adminRoutes = newRouter()
     const res = await runCommand(c, { type: 'setFee', now: 0, feeBps }, { status: 200, respond: () => ({ feeBps }) });
     return c.json(res, 200);
   })
+  .openapi(feeNow, (c) => c.json({ feeBps: c.get('runtime').ctx.core.platformFeeBps }, 200))
   .openapi(halt, async (c) => c.json(await setHalt(c, c.req.valid('param').market, true), 200))
   .openapi(resume, async (c) => c.json(await setHalt(c, c.req.valid('param').market, false), 200))
+  .openapi(ledger, (c) => {
+    const book = c.get('runtime').ctx.core.ledger;
+    let sum = 0n;
+    const accounts: { id: string; kind: string; balanceFen: string }[] = [];
+    for (const a of book.listAccounts()) {
+      const fen = balanceFen(a);
+      sum += fen;
+      if (!a.id.startsWith('user:')) accounts.push({ id: a.id, kind: a.kind, balanceFen: fen.toString() });
+    }
+    const of = (id: string): bigint => {
+      const a = book.getAccount(id);
+      return a ? balanceFen(a) : 0n;
+    };
+    return c.json({ accounts, totals: { feesFen: of(accountIds.fees).toString(), depositedFen: (-of(accountIds.world)).toString(), sumFen: sum.toString() } }, 200);
+  })
   .openapi(users, async (c) => {
     const page = await c.get('runtime').ctx.store.listUsers(pageRequest(c.req.valid('query')));
     return c.json({ items: page.items.map(presentUser), nextCursor: page.nextCursor }, 200);

@@ -9,6 +9,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { listAccelerators, listRegions } from '../core/catalog/index.js';
 import { indexCatalog } from '../core/market/rules.js';
 import { adminRoutes } from './admin.js';
+import { agentRoutes } from './agents.js';
 import { apiKeyRoutes } from './api-keys.js';
 import { askRoutes } from './asks.js';
 import { authRoutes } from './auth.js';
@@ -72,7 +73,7 @@ export function createApp(ctx: AppContext, runtime: Runtime = createRuntime(ctx)
     await next();
   });
 
-  for (const routes of [authRoutes, apiKeyRoutes, catalogRoutes, marketRoutes, nodeRoutes, askRoutes, bidRoutes, orderRoutes, tradeRoutes, leaseRoutes, balanceRoutes, adminRoutes, estimateRoutes]) {
+  for (const routes of [authRoutes, apiKeyRoutes, catalogRoutes, marketRoutes, nodeRoutes, askRoutes, bidRoutes, orderRoutes, tradeRoutes, leaseRoutes, balanceRoutes, adminRoutes, estimateRoutes, agentRoutes]) {
     app.route(API_PREFIX, routes);
   }
   app.route('/', healthRoutes);

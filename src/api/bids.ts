@@ -6,8 +6,10 @@
 import { z } from '@hono/zod-openapi';
 import { compatibleAccelerators, validateStatic } from '../core/market/rules.js';
 import { MAX_BID_GPUS, MAX_LEASE_HOURS, type PlaceBid } from '../core/market/types.js';
+import type { Context } from 'hono';
+import { type Workload, WorkloadSchema } from '../agent/protocol.js';
 import { defineRoute, IdempotencyHeaders, identityOf, newRouter } from './access.js';
-import type { Runtime } from './context.js';
+import type { ApiEnv, Runtime } from './context.js';
 import { ApiError, REJECTION_STATUS, validationError } from './errors.js';
 import { runCommand } from './execute.js';
 import { assertTradable } from './halts.js';
@@ -41,12 +43,19 @@ export const BidSchema = z
     timeInForce: z.enum(['GTC', 'GTD', 'IOC', 'FOK']).optional(),
     expiresAt: IsoTimeSchema.optional(),
     allowPartial: z.boolean().optional().openapi({ description: 'default false: all-or-none' }),
+    workload: WorkloadSchema.optional().openapi({ description: 'what the host agent runs on each lease (agent nodes); env values are shown to you only' }),
   })
   .openapi('BidInput');
 type BidInput = z.infer<typeof BidSchema>;
 
+/** A task: a bid whose workload ends the lease (and its billing) when it exits; `hours` is the most it may run. */
+export const JobSchema = BidSchema.extend({ workload: WorkloadSchema }).openapi('JobInput');
+
+/** A placeBid carrying the buyer's workload (the projection copies it to the leases; the engine ignores it). */
+export type PlaceBidWithWorkload = PlaceBid & { readonly workload?: Workload };
+
 /** The engine command for a validated body; rejects what the engine would (nothing is journaled). */
-export function toPlaceBid(rt: Runtime, buyerId: string, b: BidInput): PlaceBid {
+export function toPlaceBid(rt: Runtime, buyerId: string, b: BidInput): PlaceBidWithWorkload {
   const issues: { path: string; message: string }[] = [];
   if ((b.gpus === undefined) === (b.computeP === undefined)) issues.push({ path: 'json.gpus', message: 'give exactly one of gpus and computeP' });
   if (b.gpus !== undefined && b.limitFenPerGpuHour === undefined) issues.push({ path: 'json.limitFenPerGpuHour', message: 'a GPU-count bid needs limitFenPerGpuHour' });
@@ -73,7 +82,7 @@ export function toPlaceBid(rt: Runtime, buyerId: string, b: BidInput): PlaceBid 
   };
   const bad = validateStatic({ ...cmd, now: rt.ctx.loop.now() }, rt.catalog);
   if (bad) throw new ApiError(REJECTION_STATUS[bad.code] ?? 400, bad.code, bad.message);
-  return cmd;
+  return b.workload === undefined ? cmd : { ...cmd, workload: b.workload };
 }
 
 /** The markets a bid could trade in (`acc@*` = any region, as the order rows list them). */
@@ -96,11 +105,29 @@ const place = defineRoute(
   { idempotent: true, errors: [402, 409, 422] },
 );
 
-export const bidRoutes = newRouter().openapi(place, async (c) => {
+const job = defineRoute(
+  { who: 'user', roles: ['buyer'], scopes: ['trade'] },
+  {
+    method: 'post', path: '/jobs', tags: ['orders'],
+    summary: 'Run a task: a bid with a workload that ends the lease when it exits (billed for the seconds it ran)',
+    description: '`hours` is the most the task may run; the worst case is held as for any bid and the unused part is refunded when the task exits.',
+    request: { headers: IdempotencyHeaders, body: { content: { 'application/json': { schema: JobSchema } }, required: true } },
+    responses: { 201: { description: 'placed; trades and leases it made at once', content: { 'application/json': { schema: PlacementSchema } } } },
+  },
+  { idempotent: true, errors: [402, 409, 422] },
+);
+
+async function placeBid(c: Context<ApiEnv>, input: BidInput) {
   const rt = c.get('runtime');
-  const cmd = toPlaceBid(rt, identityOf(c).user.id, c.req.valid('json'));
+  const cmd = toPlaceBid(rt, identityOf(c).user.id, input);
   const markets = bidMarkets(rt, cmd);
   await assertTradable(rt.ctx.store, markets.concrete);
-  const body = await runCommand(c, cmd, { status: 201, respond: (r) => placementResponse(rt, cmd, markets.listed, r) });
-  return c.json(body, 201);
-});
+  return runCommand(c, cmd, { status: 201, respond: (r) => placementResponse(rt, cmd, markets.listed, r) });
+}
+
+export const bidRoutes = newRouter()
+  .openapi(place, async (c) => c.json(await placeBid(c, c.req.valid('json')), 201))
+  .openapi(job, async (c) => {
+    const input = c.req.valid('json');
+    return c.json(await placeBid(c, { ...input, workload: { ...input.workload, mode: 'task' } }), 201);
+  });

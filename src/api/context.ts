@@ -4,6 +4,7 @@
  * times — the loop stamps those) and the limits below.
  */
 import type { ExchangeCore } from '../exchange/core.js';
+import type { AgentHub } from '../exchange/agent-hub.js';
 import type { CommandLoop } from '../exchange/loop.js';
 import type { CatalogIndex } from '../core/market/rules.js';
 import type { Store, UserRow } from '../store/port.js';
@@ -37,6 +38,8 @@ export interface ApiConfig {
   readonly argon2: Argon2Config;
   /** How long an Idempotency-Key's first response is replayed. */
   readonly idempotencyTtlMs: number;
+  /** The URL agents and browsers reach this exchange at (behind a proxy); default: the request's own origin. */
+  readonly publicUrl?: string;
 }
 
 /** OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane). */
@@ -58,6 +61,8 @@ export interface AppContext {
   /** Wall clock, epoch ms. */
   readonly clock: () => number;
   readonly config: ApiConfig;
+  /** Connected host agents (absent where no agent endpoint runs, e.g. in-process API tests). */
+  readonly agents?: AgentHub;
 }
 
 export type Scope = 'read' | 'trade' | 'provider' | 'admin';

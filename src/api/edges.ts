@@ -38,6 +38,9 @@ export function liveEdges(ctx: AppContext): Edge {
   const uninstrument = metrics.instrumentCore(ctx.core);
   const feed = new LiveFeed(ctx.core, ctx.store, { hooks: metrics.wsHooks(), log: createLogger({ name: 'ws' }) });
   const handler = metrics.metricsHandler();
+  // Host agents' lease logs go to their buyers' feeds; their counts to /metrics.
+  ctx.agents?.setHooks(metrics.agentHooks());
+  ctx.agents?.setUserSink((userId, data) => feed.notifyUser(userId, data));
   return {
     middleware: [metrics.httpMiddleware(), requestLog()],
     routes: (app) => {

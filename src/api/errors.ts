@@ -89,6 +89,7 @@ export const REJECTION_STATUS: Readonly<Record<string, ContentfulStatusCode>> = 
   INVALID_FEE: 400,
   VOUCHER_REJECTED: 409,
   PROGRAMME_REJECTED: 409,
+  LEASE_NOT_STARTED: 409,
 };
 
 /** Every code the core can return has a status (checked by the API tests). */

@@ -4,13 +4,13 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { LeaseRow } from '../store/port.js';
+import { type AttestationVerdict, type LeaseRow, MAX_LOG_PAGE_LIMIT } from '../store/port.js';
 import { defineRoute, IdempotencyHeaders, identityOf, newRouter } from './access.js';
 import type { ApiEnv } from './context.js';
 import { ApiError, notFound } from './errors.js';
 import { runCommand } from './execute.js';
 import { LeaseSchema, presentLease } from './present.js';
-import { FenSchema, IdSchema, PageQuerySchema, pageRequest, pageSchema } from './schemas.js';
+import { FenSchema, IdSchema, iso, PageQuerySchema, pageRequest, pageSchema } from './schemas.js';
 
 const IdParams = z.object({ id: IdSchema });
 const EndedSchema = z.object({ lease: LeaseSchema, refundFen: FenSchema, slaCreditFen: FenSchema }).openapi('EndedLease');
@@ -43,6 +43,30 @@ const end = defineRoute(
   { idempotent: true, errors: [404, 409, 422] },
 );
 
+const LogLineSchema = z.object({ seq: z.int(), stream: z.enum(['stdout', 'stderr', 'system']), line: z.string(), at: z.string() }).openapi('LeaseLogLine');
+const logs = defineRoute(
+  { who: 'user', scopes: ['read'] },
+  {
+    method: 'get', path: '/leases/{id}/logs', tags: ['leases'], summary: 'The workload’s output (buyer only; the last 2,000 lines are kept)',
+    request: {
+      params: IdParams,
+      query: z.object({
+        after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().openapi({ type: 'integer', description: 'lines after this seq (default 0)' }),
+        limit: z.coerce.number().int().min(1).max(MAX_LOG_PAGE_LIMIT).optional().openapi({ type: 'integer', example: 500 }),
+      }),
+    },
+    responses: { 200: out(z.object({ items: z.array(LogLineSchema), nextAfter: z.int() }).openapi('LeaseLogPage'), 'log lines, oldest first') },
+  },
+  { errors: [404] },
+);
+
+/** Node attestations of the leases' nodes (only agent nodes have one). */
+async function attestationsOf(c: Context<ApiEnv>, leases: readonly LeaseRow[]): Promise<Map<string, AttestationVerdict>> {
+  const ids = [...new Set(leases.map((l) => l.nodeId))];
+  const rows = await c.get('runtime').ctx.store.nodeAttestations(ids);
+  return new Map(rows.map((a) => [a.nodeId, a.verdict]));
+}
+
 async function partyLease(c: Context<ApiEnv>, id: string): Promise<LeaseRow> {
   const userId = identityOf(c).user.id;
   const lease = await c.get('runtime').ctx.store.getLease(id);
@@ -57,11 +81,22 @@ export const leaseRoutes = newRouter()
     const { store, core } = c.get('runtime').ctx;
     const role = q.role ?? (user.role === 'provider' ? 'provider' : 'buyer');
     const page = await store.listLeases({ userId: user.id, role, ...(q.state ? { state: q.state } : {}), ...pageRequest(q) });
-    return c.json({ items: page.items.map((l) => presentLease(l, user.id, core)), nextCursor: page.nextCursor }, 200);
+    const att = await attestationsOf(c, page.items);
+    return c.json({ items: page.items.map((l) => presentLease(l, user.id, core, att.get(l.nodeId) ?? null)), nextCursor: page.nextCursor }, 200);
   })
   .openapi(get, async (c) => {
     const lease = await partyLease(c, c.req.valid('param').id);
-    return c.json({ lease: presentLease(lease, identityOf(c).user.id, c.get('runtime').ctx.core) }, 200);
+    const att = await attestationsOf(c, [lease]);
+    return c.json({ lease: presentLease(lease, identityOf(c).user.id, c.get('runtime').ctx.core, att.get(lease.nodeId) ?? null) }, 200);
+  })
+  .openapi(logs, async (c) => {
+    const lease = await partyLease(c, c.req.valid('param').id);
+    // The buyer's output is the buyer's: its provider learns nothing of it, not even that it exists.
+    if (lease.buyerId !== identityOf(c).user.id) throw notFound('LEASE_NOT_FOUND', 'lease');
+    const q = c.req.valid('query');
+    const after = q.after ?? 0;
+    const rows = await c.get('runtime').ctx.store.leaseLogs({ leaseId: lease.id, afterSeq: after, limit: q.limit ?? 500 });
+    return c.json({ items: rows.map((r) => ({ seq: r.seq, stream: r.stream, line: r.line, at: iso(r.atMs) })), nextAfter: rows[rows.length - 1]?.seq ?? after }, 200);
   })
   .openapi(end, async (c) => {
     const { ctx } = c.get('runtime');

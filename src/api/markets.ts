@@ -30,6 +30,8 @@ const MarketSchema = z
     change24hPct: z.number().nullable().openapi({ description: 'last price against the first trade of the last 24 h, in %' }),
     freeGpus: z.int(),
     halted: z.boolean(),
+    unverifiedNodes: z.int().openapi({ description: 'online agent nodes here whose GPUs are not attested real (fake GPUs)' }),
+    verified: z.boolean().openapi({ description: 'false when any of its capacity comes from unverified nodes' }),
   })
   .openapi('Market');
 const LevelSchema = z.object({ priceFenPerGpuHour: z.int(), gpus: z.int() });
@@ -90,11 +92,13 @@ async function summarise(rt: Runtime, market: string, halted: ReadonlySet<string
     store.candles({ market, intervalMs: DAY_MS + 1, fromMs: nowMs - DAY_MS, toMs: nowMs + 1 }),
   ]);
   const c = day[0];
+  const unverified = rt.ctx.agents?.unverifiedNodes(market) ?? 0;
   return {
     market, acceleratorId: info.acc.id, acceleratorName: info.acc.name, regionId: info.region.id, regionName: info.region.name,
     hubId: info.region.hubId, side: info.hub?.side ?? info.region.side, bestAskFen: s.bestAskFen, bestBidFen: s.bestBidFen,
     lastTradeFen: s.lastTradeFen, volume24hGpuHours: volume.volumeGpuHours,
     change24hPct: c ? Math.round(((c.close - c.open) / c.open) * 10_000) / 100 : null, freeGpus: s.freeGpus, halted: halted.has(market),
+    unverifiedNodes: unverified, verified: unverified === 0,
   };
 }
 

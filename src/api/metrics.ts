@@ -11,6 +11,7 @@ import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CoreCommand, CoreResult, ExchangeCore } from '../exchange/core.js';
+import type { AgentHubHooks } from '../exchange/agent-hub.js';
 import type { CommittedBatch } from '../exchange/loop.js';
 import type { DropReason, LiveFeedHooks } from './ws.js';
 
@@ -84,6 +85,9 @@ export class Metrics {
   });
   private readonly journalSeq = new Gauge({ name: 'suanli_journal_seq', help: 'Last committed journal sequence number', registers: [this.registry] });
   private readonly wsClients = new Gauge({ name: 'suanli_ws_clients', help: 'Open live-feed WebSocket connections', registers: [this.registry] });
+  private readonly agentsConnected = new Gauge({ name: 'suanli_agents_connected', help: 'Host agents with an open session', registers: [this.registry] });
+  private readonly agentHeartbeats = new Counter({ name: 'suanli_agent_heartbeats_total', help: 'Agent heartbeats received (kept in memory, never journaled)', registers: [this.registry] });
+  private readonly agentNodesLost = new Counter({ name: 'suanli_agent_nodes_lost_total', help: 'Agent nodes taken offline after missed heartbeats', registers: [this.registry] });
   private readonly wsDropped = new Counter({
     name: 'suanli_ws_dropped_total',
     help: 'Live-feed sockets closed by the server, by reason (slow, heartbeat, idle)',
@@ -185,6 +189,11 @@ export class Metrics {
 
   wsDrop(reason: DropReason): void {
     this.wsDropped.inc({ reason });
+  }
+
+  /** Hooks for `agentHub.setHooks(metrics.agentHooks())`. */
+  agentHooks(): AgentHubHooks {
+    return { connected: (n) => this.agentsConnected.set(n), heartbeat: () => this.agentHeartbeats.inc(), nodeLost: () => this.agentNodesLost.inc() };
   }
 
   /** Hooks for `new LiveFeed(core, store, { hooks: metrics.wsHooks() })`. */

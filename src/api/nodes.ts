@@ -10,7 +10,7 @@ import { defineRoute, identityOf, newRouter } from './access.js';
 import type { ApiEnv } from './context.js';
 import { ApiError, notFound, validationError } from './errors.js';
 import { runCommand } from './execute.js';
-import { NodeSchema, presentNode } from './present.js';
+import { type NodeJson, NodeSchema, presentNode } from './present.js';
 import { IdSchema, newId, PageQuerySchema, pageRequest, pageSchema } from './schemas.js';
 
 const SpecSchema = z
@@ -64,6 +64,14 @@ const update = defineRoute(
   { errors: [404, 409] },
 );
 
+/** Nodes as the API shows them: agent nodes with their attestation and live health. */
+async function presentNodes(c: Context<ApiEnv>, rows: readonly NodeRow[]): Promise<NodeJson[]> {
+  const { store, agents } = c.get('runtime').ctx;
+  const agentIds = rows.filter((n) => n.kind === 'agent').map((n) => n.id);
+  const attestations = new Map((await store.nodeAttestations(agentIds)).map((a) => [a.nodeId, a]));
+  return rows.map((n) => presentNode(n, attestations.get(n.id), agents?.view(n.id)));
+}
+
 /** The node if the caller may see it (its provider, or an admin when `adminToo`). */
 async function ownNode(c: Context<ApiEnv>, id: string, adminToo: boolean): Promise<NodeRow> {
   const user = identityOf(c).user;
@@ -87,16 +95,16 @@ export const nodeRoutes = newRouter()
     await runCommand(c, command, { status: 201, respond: () => null });
     const node = await rt.ctx.store.getNode(nodeId);
     if (!node) throw new Error(`node ${nodeId} registered but not stored`);
-    return c.json({ node: presentNode(node) }, 201);
+    return c.json({ node: (await presentNodes(c, [node]))[0]! }, 201);
   })
   .openapi(list, async (c) => {
     const user = identityOf(c).user;
     const q = c.req.valid('query');
     const providerId = user.role === 'admin' ? q.providerId : user.id;
     const page = await c.get('runtime').ctx.store.listNodes({ ...(providerId === undefined ? {} : { providerId }), ...pageRequest(q) });
-    return c.json({ items: page.items.map(presentNode), nextCursor: page.nextCursor }, 200);
+    return c.json({ items: await presentNodes(c, page.items), nextCursor: page.nextCursor }, 200);
   })
-  .openapi(get, async (c) => c.json({ node: presentNode(await ownNode(c, c.req.valid('param').id, true)) }, 200))
+  .openapi(get, async (c) => c.json({ node: (await presentNodes(c, [await ownNode(c, c.req.valid('param').id, true)]))[0]! }, 200))
   .openapi(update, async (c) => {
     const node = await ownNode(c, c.req.valid('param').id, false);
     const input = c.req.valid('json');
@@ -104,9 +112,12 @@ export const nodeRoutes = newRouter()
     if (input.gpuCount !== undefined && input.gpuCount !== node.gpuCount) {
       await runCommand(c, { type: 'updateNode', now: 0, nodeId: node.id, providerId: node.providerId, gpuCount: input.gpuCount }, { status: 200, respond: () => null });
     }
+    if (input.status !== undefined && node.kind === 'agent' && (await c.get('runtime').ctx.store.nodeAttestations([node.id]))[0]?.verdict === 'mismatch') {
+      throw new ApiError(409, 'NODE_ATTESTATION_MISMATCH', 'what the agent detected differs from what was listed: this node is not traded; enroll it again with a matching token');
+    }
     if (input.status !== undefined && input.status !== node.status) {
       await runCommand(c, { type: 'setNodeStatus', now: 0, nodeId: node.id, status: input.status }, { status: 200, respond: () => null });
     }
     const after = await c.get('runtime').ctx.store.getNode(node.id);
-    return c.json({ node: presentNode(after ?? node) }, 200);
+    return c.json({ node: (await presentNodes(c, [after ?? node]))[0]! }, 200);
   });

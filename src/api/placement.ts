@@ -27,6 +27,10 @@ export function placementResponse(rt: Runtime, cmd: PlaceAsk | PlaceBid, markets
   const { core } = rt.ctx;
   const isBid = cmd.type === 'placeBid';
   const userId = isBid ? cmd.buyerId : cmd.providerId;
+  // As the projection decides: a workload on an agent node is provisioning until its agent says ready.
+  const workload = isBid && 'workload' in cmd ? cmd.workload : undefined;
+  const workloadJson = workload === undefined ? null : JSON.stringify(workload);
+  const startedState = (nodeId: string): 'active' | 'provisioning' => (workloadJson !== null && rt.ctx.agents?.view(nodeId) ? 'provisioning' : 'active');
   let status: OrderStatus = 'active';
   let remaining = isBid ? (cmd.quantity.kind === 'gpus' ? cmd.quantity.gpus : cmd.quantity.deciTflops) : 0;
   const trades: TradeRow[] = [];
@@ -46,8 +50,8 @@ export function placementResponse(rt: Runtime, cmd: PlaceAsk | PlaceBid, markets
       const t: TradeRow = lastTrade;
       leases.set(e.leaseId, {
         id: e.leaseId, tradeId: e.tradeId, nodeId: e.nodeId, buyerId: t.buyerId, providerId: t.providerId, market: t.market, gpuIndices: e.gpuIndices,
-        priceFenPerGpuHour: e.priceFenPerGpuHour, startMs: e.startMs, endMs: e.endMs, state: e.startMs <= nowMs ? 'active' : 'pending',
-        endedAtMs: null, endReason: null, createdAtMs: nowMs, updatedAtMs: nowMs,
+        priceFenPerGpuHour: e.priceFenPerGpuHour, startMs: e.startMs, endMs: e.endMs, state: e.startMs <= nowMs ? startedState(e.nodeId) : 'pending',
+        endedAtMs: null, endReason: null, createdAtMs: nowMs, updatedAtMs: nowMs, workloadJson, accessJson: null,
       });
     } else if (e.type === 'lease_unfunded') {
       const l = leases.get(e.leaseId);

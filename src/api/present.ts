@@ -6,7 +6,8 @@
 import { z } from '@hono/zod-openapi';
 import type { ExchangeCore } from '../exchange/core.js';
 import type { PlaceAsk, PlaceBid } from '../core/market/types.js';
-import type { LeaseRow, NodeRow, OrderRow, TradeRow, UserRow } from '../store/port.js';
+import type { AttestationVerdict, LeaseRow, NodeAttestationRow, NodeRow, OrderRow, TradeRow, UserRow } from '../store/port.js';
+import type { NodeView } from '../exchange/agent-hub.js';
 import { FenSchema, iso, isoOrNull, pOfDeciTflops } from './schemas.js';
 
 export const UserSchema = z
@@ -29,11 +30,20 @@ export const NodeSchema = z
     spec: z.record(z.string(), z.unknown()),
     createdAt: z.string(),
     updatedAt: z.string(),
+    attestation: z.enum(['verified', 'unverified', 'mismatch']).nullable().openapi({ description: 'agent nodes: what enrollment found; mismatch = not traded' }),
+    attestationReasons: z.array(z.string()),
+    unverified: z.boolean().openapi({ description: 'agent nodes not attested real: fake GPUs (--fake-gpus, traded but flagged) or a mismatch (not traded)' }),
+    online: z.boolean().nullable().openapi({ description: 'agent nodes: connected and online now' }),
+    lastHeartbeatAt: z.string().nullable(),
+    gpus: z
+      .array(z.object({ index: z.int(), healthy: z.boolean(), utilizationPct: z.number().nullable(), memoryUsedMiB: z.number().nullable(), temperatureC: z.number().nullable() }))
+      .nullable()
+      .openapi({ description: 'agent nodes: per-GPU health from the last heartbeat (kept in memory, not stored)' }),
   })
   .openapi('Node');
 export type NodeJson = z.infer<typeof NodeSchema>;
 
-export function presentNode(n: NodeRow): NodeJson {
+export function presentNode(n: NodeRow, attestation?: NodeAttestationRow, live?: NodeView): NodeJson {
   let spec: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(n.specJson);
@@ -44,6 +54,10 @@ export function presentNode(n: NodeRow): NodeJson {
   return {
     id: n.id, providerId: n.providerId, acceleratorId: n.acceleratorId, regionId: n.regionId, market: `${n.acceleratorId}@${n.regionId}`,
     gpuCount: n.gpuCount, kind: n.kind, status: n.status, spec, createdAt: iso(n.createdAtMs), updatedAt: iso(n.updatedAtMs),
+    attestation: attestation?.verdict ?? (n.kind === 'agent' ? 'unverified' : null), attestationReasons: [...(attestation?.reasons ?? [])],
+    unverified: n.kind === 'agent' && attestation?.verdict !== 'verified',
+    online: n.kind === 'agent' ? (live?.online ?? false) : null, lastHeartbeatAt: isoOrNull(live?.lastHeartbeatAtMs ?? null),
+    gpus: n.kind === 'agent' ? (live?.gpus ?? []).map((g) => ({ ...g })) : null,
   };
 }
 
@@ -166,16 +180,44 @@ export const LeaseSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
     billing: z.object({ billedUntil: z.string(), chargedFen: FenSchema }).nullable().openapi({ description: 'while it is being billed' }),
+    workload: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({ description: 'what runs on it (agent protocol Workload); its provider sees env names only (`envNames`), never values' }),
+    access: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'buyer only, once the agent reported it ready: {kind:"ssh",host,port,user} or {kind:"process",pid}' }),
+    attestation: z.enum(['verified', 'unverified', 'mismatch']).nullable().openapi({ description: 'the node’s, for agent nodes; unverified = fake GPUs' }),
   })
   .openapi('Lease');
 export type LeaseJson = z.infer<typeof LeaseSchema>;
 
-export function presentLease(l: LeaseRow, userId: string, core: ExchangeCore): LeaseJson {
+function parsedObject(json: string | null | undefined): Record<string, unknown> | null {
+  if (json === null || json === undefined) return null;
+  try {
+    const v: unknown = JSON.parse(json);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The workload as `viewer` may see it: the buyer in full; anyone else without env values or keys. */
+function workloadFor(json: string | null | undefined, isBuyer: boolean): Record<string, unknown> | null {
+  const w = parsedObject(json);
+  if (!w || isBuyer) return w;
+  const { env, sshPublicKey: _key, ...rest } = w;
+  return { ...rest, envNames: env !== null && typeof env === 'object' ? Object.keys(env).sort() : [] };
+}
+
+export function presentLease(l: LeaseRow, userId: string, core: ExchangeCore, attestation: AttestationVerdict | null = null): LeaseJson {
   const b = core.leaseBilling(l.id);
+  const isBuyer = l.buyerId === userId;
   return {
     id: l.id, tradeId: l.tradeId, nodeId: l.nodeId, market: l.market, role: l.buyerId === userId ? 'buyer' : 'provider', gpuIndices: [...l.gpuIndices],
     priceFenPerGpuHour: l.priceFenPerGpuHour, startAt: iso(l.startMs), endAt: iso(l.endMs), state: l.state, endedAt: isoOrNull(l.endedAtMs),
     endReason: l.endReason, createdAt: iso(l.createdAtMs), updatedAt: iso(l.updatedAtMs),
     billing: b ? { billedUntil: iso(b.billedUntilMs), chargedFen: (b.settled.cashChargeFen + b.settled.voucherChargeFen).toString() } : null,
+    workload: workloadFor(l.workloadJson, isBuyer),
+    access: isBuyer ? parsedObject(l.accessJson) : null,
+    attestation,
   };
 }

@@ -4,8 +4,9 @@
  *   book:<market>    snapshot = the engine's depth; deltas = changed price levels, absolute
  *                    (`gpus: 0` removes a level), so applying a delta twice is harmless
  *   trades:<market>  snapshot = the last 50 trades from the store; deltas = one per new trade
- *   user             (authenticated) the user's own order, trade, lease and voucher events, and
- *                    `balance` messages when a transfer touches one of their accounts
+ *   user             (authenticated) the user's own order, trade, lease and voucher events,
+ *                    `balance` messages when a transfer touches one of their accounts, and from
+ *                    host agents a buyer's `lease_ready` (with access) and `lease_log` lines
  *
  * Client → server: {"op":"subscribe"|"unsubscribe","channel":"…"}. Server → client:
  * {"channel","type":"snapshot","seq",data}, then {"channel","type":"delta","seq",data} with seq
@@ -444,9 +445,26 @@ export class LiveFeed {
       case 'voucher_granted':
       case 'voucher_expired':
         return { owners: [e.userId], data };
+      case 'lease_ready':
+        // Access details are the buyer's alone.
+        return { owners: [e.buyerId], data: { type: 'lease_ready', leaseId: e.leaseId, access: e.access, at: data['at'] } };
+      case 'lease_failed': {
+        const owners = this.leaseOwners.get(e.leaseId);
+        return owners ? { owners, data } : { owners: null, lookup: { kind: 'lease', id: e.leaseId }, data };
+      }
       default:
         return null;
     }
+  }
+
+  /**
+   * A message for one user's `user` channel that is not a core event (a lease's log lines from
+   * its agent). It queues behind the batches already published, so seqs stay in order.
+   */
+  notifyUser(userId: string, data: object): void {
+    if (!this.userSubs.has(userId)) return;
+    const k = this.publishCount;
+    this.userChain = this.userChain.then(() => this.deliverUser(k + 1, [{ owners: [userId], data }])).catch((err: unknown) => this.o.log?.warn({ err }, 'live feed: user delivery failed'));
   }
 
   private async deliverUser(k: number, items: readonly UserItem[]): Promise<void> {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerAgent } from './agent.js';
 import { registerClient } from './client.js';
 import { registerDemo } from './demo.js';
 import { registerEstimate } from './estimate.js';
@@ -15,6 +16,7 @@ registerEstimate(program);
 registerDemo(program);
 registerServe(program);
 registerClient(program);
+registerAgent(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err));

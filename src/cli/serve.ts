@@ -5,7 +5,9 @@
  * (billing, expiry), and serves the REST API. SIGINT/SIGTERM: stop ticks, stop accepting, let
  * the loop drain, close the store.
  */
+import { attachAgentEndpoint } from '../api/agent-ws.js';
 import { liveEdges } from '../api/edges.js';
+import { AgentHub } from '../exchange/agent-hub.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve as serveHttp } from '@hono/node-server';
@@ -39,6 +41,10 @@ export interface ServeOptions {
   /** Other edges (live feed, metrics), set up once the core is replayed, before seeding. */
   readonly extensions?: readonly ((ctx: AppContext) => ServeExtension)[];
   readonly log?: (line: string) => void;
+  /** Agent heartbeat interval (tests use a short one); default DEFAULT_HEARTBEAT_INTERVAL_MS. */
+  readonly agentHeartbeatIntervalMs?: number;
+  /** The URL agents dial (enrollment commands); default: each request's own origin. */
+  readonly publicUrl?: string;
 }
 
 export interface ServeExtension extends AppExtensions {
@@ -85,7 +91,14 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         for (const f of committed) f(batch);
       },
     });
-    const ctx: AppContext = { loop, store, core, clock, config: { ...DEFAULT_API_CONFIG, ...options.config } };
+    const agents = new AgentHub(loop, store, {
+      clock,
+      ...(options.agentHeartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.agentHeartbeatIntervalMs }),
+      log: (obj, msg) => log(JSON.stringify({ level: 'warn', name: 'agents', msg, ...obj })),
+    });
+    committed.push((batch) => agents.onCommitted(batch));
+    const config = { ...DEFAULT_API_CONFIG, ...options.config, ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }) };
+    const ctx: AppContext = { loop, store, core, clock, config, agents };
     // By default the live feed (WebSocket) and /metrics ride along; tests may pass their own.
     extensions.push(...(options.extensions ?? [liveEdges]).map((make) => make(ctx)));
     for (const e of extensions) if (e.onCommitted) committed.push(e.onCommitted);
@@ -121,11 +134,17 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     timers.push(tick, housekeeping);
     if (demo) stopTrader = await startDemoTrader(ctx, rng, options.demoTraderIntervalMs ?? 3_000, log);
 
+    await agents.start();
+    extensions.push({ close: () => agents.close() });
+
     const server = await new Promise<Server>((resolve, reject) => {
       const s = serveHttp({ fetch: app.fetch, hostname: options.host ?? '127.0.0.1', port: options.port ?? 8080 }, () => resolve(s as Server)) as Server;
       s.once('error', reject);
     });
     for (const e of extensions) e.attach?.(server);
+    const detachAgents = attachAgentEndpoint(server, agents, store);
+    agents.listening();
+    extensions.unshift({ close: detachAgents });
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host}:${address.port}`;
@@ -160,6 +179,12 @@ function rateArg(raw: string): number {
   return n;
 }
 
+function heartbeatArg(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 100 || n > 600_000) throw new InvalidArgumentError('a heartbeat interval is 100-600000 ms');
+  return n;
+}
+
 function portArg(raw: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('a port is 0-65535');
@@ -186,15 +211,21 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--db <location>', 'SQLite file or postgres:// URL').env('DATABASE_URL').default(DEFAULT_SQLITE_FILE))
     .addOption(new Option('--no-demo', 'no demo market (and no demo trader)'))
     .addOption(new Option('--admin-email <email>', 'email of the first admin (fresh store only)').default(DEMO_EMAILS.admin))
+    .addOption(new Option('--agent-heartbeat-ms <ms>', 'heartbeat interval asked of host agents (3 missed = offline)').env('SUANLI_AGENT_HEARTBEAT_MS').argParser(heartbeatArg))
+    .addOption(new Option('--public-url <url>', 'URL agents and browsers reach this exchange at (enrollment commands name it)').env('SUANLI_PUBLIC_URL'))
     .addOption(
       new Option('--rate-limit <perSecond>', 'requests per second per API key, user or client (burst: 6 s worth)')
         .env('SUANLI_RATE_LIMIT')
         .argParser(rateArg),
     )
-    .action(async (opts: { host: string; port: number; db: string; demo: boolean; adminEmail: string; rateLimit?: number }) => {
+    .action(async (opts: { host: string; port: number; db: string; demo: boolean; adminEmail: string; rateLimit?: number; publicUrl?: string; agentHeartbeatMs?: number }) => {
       const log = (line: string): void => console.log(line);
       const config = opts.rateLimit === undefined ? {} : { rateLimit: { perSecond: opts.rateLimit, burst: opts.rateLimit * 6 } };
-      const running = await startServer({ host: opts.host, port: opts.port, db: opts.db, demo: opts.demo, adminEmail: opts.adminEmail, log, config });
+      const running = await startServer({
+        host: opts.host, port: opts.port, db: opts.db, demo: opts.demo, adminEmail: opts.adminEmail, log, config,
+        ...(opts.publicUrl === undefined ? {} : { publicUrl: opts.publicUrl }),
+        ...(opts.agentHeartbeatMs === undefined ? {} : { agentHeartbeatIntervalMs: opts.agentHeartbeatMs }),
+      });
       printBanner(running, log);
       const stop = (signal: string): void => {
         log(`${signal}: draining and closing…`);

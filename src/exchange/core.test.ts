@@ -93,6 +93,41 @@ describe('exchange core: engine and ledger together', () => {
     expect(bal(core, accountIds.earnings('prov'))).toBeLessThanOrEqual(earningsBefore);
   });
 
+  it('a node found silent: its downtime since the last heartbeat is paid back and credited twice over', () => {
+    const { core, run } = setup([bid3x2h()]);
+    run({ type: 'tick', now: T0 + H }); // billed the full first hour, 6,810 fen
+    const r = run({ type: 'endLease', now: T0 + H, leaseId: 'l1', reason: 'node_lost', interruptedAtMs: T0 + H - 60_000 });
+    expect(r.ok).toBe(true);
+    // The last minute's value is 6,810 − floor(6,810 × 59/60) = 114 fen: repaid, plus 2 × 114 credit.
+    expect(r.events.find((e) => e.type === 'lease_billed')).toMatchObject({ slaCreditFen: '342', chargedFen: '6810' });
+    expect(bal(core, accountIds.cash('buyer'))).toBe(100_000n - 6_810n + 342n);
+    // A claimed interruption after `now` is ignored (it is `now`).
+    const later = setup([bid3x2h()]);
+    expect(later.run({ type: 'endLease', now: T0 + H, leaseId: 'l1', reason: 'node_lost', interruptedAtMs: T0 + 2 * H }).events.find((e) => e.type === 'lease_billed')).toMatchObject({ slaCreditFen: '0' });
+  });
+
+  it('an agent reports a lease ready (access rides on the event) and only a running lease can be', () => {
+    const { run } = setup([bid3x2h()]);
+    const access = { kind: 'ssh', host: '10.0.0.5', port: 2222, user: 'root' };
+    expect(run({ type: 'leaseReady', now: T0 + 1_000, leaseId: 'l1', access })).toMatchObject({
+      ok: true, events: [{ type: 'lease_ready', leaseId: 'l1', buyerId: 'buyer', access }], transfers: [],
+    });
+    expect(run({ type: 'leaseReady', now: T0 + 1_000, leaseId: 'l9', access })).toMatchObject({ ok: false, code: 'LEASE_NOT_FOUND' });
+    const future = setup([{ ...bid3x2h(), startAt: T0 + H }]);
+    expect(future.run({ type: 'leaseReady', now: T0 + 1, leaseId: 'l1', access })).toMatchObject({ ok: false, code: 'LEASE_NOT_STARTED' });
+  });
+
+  it('a lease whose provisioning failed ends as the provider’s fault: billed to the second, the rest refunded', () => {
+    const { core, run } = setup([bid3x2h()]);
+    const r = run({ type: 'leaseFailed', now: T0 + 10_000, leaseId: 'l1', error: 'image not found' });
+    expect(r.ok).toBe(true);
+    expect(r.events.map((e) => e.type)).toEqual(expect.arrayContaining(['lease_ended', 'lease_billed', 'lease_failed']));
+    expect(r.events.at(-1)).toEqual({ type: 'lease_failed', leaseId: 'l1', error: 'image not found' });
+    expect(bal(core, accountIds.escrow('buyer'))).toBe(0n);
+    expect(bal(core, accountIds.cash('buyer'))).toBeGreaterThanOrEqual(100_000n - 19n); // 3 × 22.70 × 10 s = 18.9 fen at most
+    expect(run({ type: 'leaseFailed', now: T0 + 20_000, leaseId: 'l1', error: 'again' })).toMatchObject({ ok: false, code: 'LEASE_NOT_FOUND' });
+  });
+
   it('a bid beyond the balance is refused with INSUFFICIENT_FUNDS and changes nothing', () => {
     const { core, run } = setup();
     const before = JSON.stringify(core.ledger.listAccounts(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v));

@@ -57,9 +57,17 @@ export interface ExchangeConfig {
 
 export const DEFAULT_CONFIG: ExchangeConfig = { feeBps: 500, slaCreditMultipleBps: 20_000 };
 
+/**
+ * `endLease` may say when a provider-side failure began (`interruptedAtMs`, e.g. the last
+ * heartbeat of a node found silent): the time from then to now is downtime, never billed and
+ * credited per SLA. Absent, or for other reasons, the interruption is `now`.
+ */
+export type EndLeaseCommand = EndLease & { readonly interruptedAtMs?: number };
+
 /** Commands beyond the engine's own. Money travels as decimal strings so commands are JSON. */
 export type CoreCommand =
-  | Command
+  | Exclude<Command, EndLease>
+  | EndLeaseCommand
   | { readonly type: 'openAccount'; readonly now: number; readonly userId: string }
   | { readonly type: 'deposit'; readonly now: number; readonly userId: string; readonly amountFen: string; readonly transferId: string }
   | {
@@ -82,7 +90,15 @@ export type CoreCommand =
       readonly amountFen: string;
       readonly expiresAtMs: number;
       readonly scope: VoucherScope;
-    };
+    }
+  /**
+   * A host agent reports a lease's workload running, with how the buyer reaches it (the agent
+   * protocol's `Access`, opaque here). Journaled so the lease's `active` state and its access
+   * survive a restart.
+   */
+  | { readonly type: 'leaseReady'; readonly now: number; readonly leaseId: string; readonly access: unknown }
+  /** A host agent could not provision the lease: it ends as a provider-caused interruption. */
+  | { readonly type: 'leaseFailed'; readonly now: number; readonly leaseId: string; readonly error: string };
 
 export type CoreEvent =
   | EngineEvent
@@ -101,6 +117,8 @@ export type CoreEvent =
     }
   | { readonly type: 'lease_unfunded'; readonly leaseId: string; readonly code: string }
   | { readonly type: 'fee_changed'; readonly feeBps: number }
+  | { readonly type: 'lease_ready'; readonly leaseId: string; readonly buyerId: string; readonly access: unknown }
+  | { readonly type: 'lease_failed'; readonly leaseId: string; readonly error: string }
   | { readonly type: 'voucher_granted'; readonly grantId: string; readonly userId: string; readonly amountFen: string; readonly expiresAtMs: number }
   | { readonly type: 'voucher_expired'; readonly grantId: string; readonly userId: string; readonly returnedFen: string };
 
@@ -114,6 +132,7 @@ export const CoreRejectCodes = [
   'INVALID_FEE',
   'VOUCHER_REJECTED',
   'PROGRAMME_REJECTED',
+  'LEASE_NOT_STARTED',
 ] as const;
 export type CoreRejectCode = (typeof CoreRejectCodes)[number];
 
@@ -174,6 +193,8 @@ export class ExchangeCore {
   private readonly slaCreditMultipleBps: number;
   private events: CoreEvent[] = [];
   private started = false;
+  /** Set while an `endLease` that names its interruption time runs (see EndLeaseCommand). */
+  private interruptedAtMs: number | undefined;
 
   constructor(
     catalog: { readonly accelerators: readonly Accelerator[]; readonly regions: readonly Region[] },
@@ -272,6 +293,15 @@ export class ExchangeCore {
         return this.amend(cmd);
       case 'endLease':
         return this.endLease(cmd);
+      case 'leaseReady':
+        return this.leaseReady(cmd.leaseId, cmd.access, cmd.now);
+      case 'leaseFailed': {
+        const l = this.leases.get(cmd.leaseId);
+        if (!l) throw new Rejected('LEASE_NOT_FOUND', `no running lease ${cmd.leaseId}`);
+        this.engineApply({ type: 'endLease', now: cmd.now, leaseId: cmd.leaseId, reason: 'provider' });
+        this.events.push({ type: 'lease_failed', leaseId: cmd.leaseId, error: String(cmd.error).slice(0, 1_000) });
+        return;
+      }
       case 'registerNode':
       case 'placeAsk':
         // Providers are paid into their earnings account: they need one before they sell.
@@ -453,8 +483,21 @@ export class ExchangeCore {
 
   // ---- leases ---------------------------------------------------------------------------
 
-  private endLease(cmd: EndLease): void {
-    this.engineApply(cmd);
+  private endLease(cmd: EndLeaseCommand): void {
+    const at = cmd.interruptedAtMs;
+    this.interruptedAtMs = at !== undefined && Number.isSafeInteger(at) && at <= cmd.now ? at : undefined;
+    try {
+      this.engineApply(cmd);
+    } finally {
+      this.interruptedAtMs = undefined;
+    }
+  }
+
+  private leaseReady(leaseId: string, access: unknown, now: number): void {
+    const l = this.leases.get(leaseId);
+    if (!l) throw new Rejected('LEASE_NOT_FOUND', `no running lease ${leaseId}`);
+    if (l.billing.startMs > now) throw new Rejected('LEASE_NOT_STARTED', `lease ${leaseId} starts later`);
+    this.events.push({ type: 'lease_ready', leaseId, buyerId: l.billing.buyerId, access: access ?? null });
   }
 
   /** Ticks: bill every running lease up to now, and close the ones whose term is over. */
@@ -473,7 +516,7 @@ export class ExchangeCore {
   private closeLease(leaseId: string, l: LeaseState, now: number, reason: 'completed' | 'buyer_stopped' | 'job_exited' | 'provider'): void {
     const r =
       reason === 'provider'
-        ? interruptLease(this.recorder, l.billing, { interruptedAtMs: now, slaCreditMultipleBps: this.slaCreditMultipleBps }, now)
+        ? interruptLease(this.recorder, l.billing, { interruptedAtMs: this.interruptedAtMs ?? now, slaCreditMultipleBps: this.slaCreditMultipleBps }, now)
         : endLeaseBilling(this.recorder, l.billing, Math.min(now, l.billing.endMs), reason);
     if (!r.ok) throw new Error(`closing ${leaseId} failed: ${r.code} ${r.transferResult ?? ''}`);
     this.leases.delete(leaseId);

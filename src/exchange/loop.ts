@@ -224,6 +224,7 @@ function mergeBatches(journal: JournalEntry[], rows: ProjectedRows, extra: reado
           sessionsOfUserIds: ds.flatMap((d) => d.sessionsOfUserIds ?? []),
           ...(expired ? { sessionsExpiredAtMs: expired.value } : {}),
           ...(idempotency ? { idempotencyCreatedBeforeMs: idempotency.value } : {}),
+          leaseLogsUpTo: ds.flatMap((d) => d.leaseLogsUpTo ?? []),
         };
   return {
     journal,
@@ -237,6 +238,10 @@ function mergeBatches(journal: JournalEntry[], rows: ProjectedRows, extra: reado
     apiKeys: cat('apiKeys'),
     idempotency: cat('idempotency'),
     settings: cat('settings'),
+    enrollmentTokens: cat('enrollmentTokens'),
+    nodeCredentials: cat('nodeCredentials'),
+    nodeAttestations: cat('nodeAttestations'),
+    leaseLogs: cat('leaseLogs'),
     ...(deletes ? { deletes } : {}),
   } as CommitBatch;
 }

@@ -29,8 +29,20 @@ function nodeSpecJson(cmd: RegisterNode): string {
   return spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? JSON.stringify(spec) : '{}';
 }
 
+/**
+ * A bid's workload (agent protocol `Workload`) rides on its placeBid command as an extra
+ * `workload` field, like a node's spec: the engine and the ledger ignore it, the journal keeps
+ * it, and each lease the bid makes copies it.
+ */
+function bidWorkloadJson(cmd: PlaceBid): string | null {
+  const w = 'workload' in cmd ? cmd.workload : undefined;
+  return w !== null && typeof w === 'object' && !Array.isArray(w) ? JSON.stringify(w) : null;
+}
+
 export class Projection {
   private readonly orders = new Map<string, OrderRow>();
+  /** Workloads of active bids that carry one. */
+  private readonly workloads = new Map<string, string>();
   private readonly leases = new Map<string, LeaseRow>();
   private readonly nodes = new Map<string, NodeRow>();
   private readonly catalog: CatalogIndex;
@@ -113,10 +125,12 @@ export class Projection {
         }
         case 'lease_created': {
           const t = lastTrade!;
+          const workloadJson = this.workloads.get(t.bidId) ?? null;
           this.leases.set(e.leaseId, {
             id: e.leaseId, tradeId: e.tradeId, nodeId: e.nodeId, buyerId: t.buyerId, providerId: t.providerId, market: t.market,
             gpuIndices: e.gpuIndices, priceFenPerGpuHour: e.priceFenPerGpuHour, startMs: e.startMs, endMs: e.endMs,
-            state: e.startMs <= now ? 'active' : 'pending', endedAtMs: null, endReason: null, createdAtMs: now, updatedAtMs: now,
+            state: e.startMs <= now ? this.startedState(e.nodeId, workloadJson) : 'pending', endedAtMs: null, endReason: null, createdAtMs: now, updatedAtMs: now,
+            workloadJson, accessJson: null,
           });
           touchedLeases.add(e.leaseId);
           break;
@@ -133,18 +147,27 @@ export class Projection {
         case 'lease_unfunded':
           setLease(e.leaseId, { state: 'failed', endedAtMs: now, endReason: `unfunded: ${e.code}` });
           break;
+        case 'lease_ready':
+          setLease(e.leaseId, { state: 'active', accessJson: JSON.stringify(e.access ?? null) });
+          break;
+        case 'lease_failed':
+          setLease(e.leaseId, { state: 'failed', endReason: 'provision_failed' });
+          break;
         default:
           break;
       }
     }
     // Future leases become active when a tick passes their start.
     if (cmd.type === 'tick') {
-      for (const [id, l] of this.leases) if (l.state === 'pending' && l.startMs <= now) setLease(id, { state: 'active' });
+      for (const [id, l] of this.leases) if (l.state === 'pending' && l.startMs <= now) setLease(id, { state: this.startedState(l.nodeId, l.workloadJson ?? null) });
     }
     for (const id of touchedOrders) {
       const o = this.orders.get(id)!;
       out.orders.push(o);
-      if (o.status !== 'active') this.orders.delete(id);
+      if (o.status !== 'active') {
+        this.orders.delete(id);
+        this.workloads.delete(id);
+      }
     }
     for (const id of touchedLeases) {
       const l = this.leases.get(id)!;
@@ -160,6 +183,14 @@ export class Projection {
     }
   }
 
+  /**
+   * A started lease on an agent node with a workload is `provisioning` until its agent reports
+   * it ready (a `leaseReady` command); anything else is delivered as soon as it starts.
+   */
+  private startedState(nodeId: string, workloadJson: string | null): 'active' | 'provisioning' {
+    return workloadJson !== null && this.nodes.get(nodeId)?.kind === 'agent' ? 'provisioning' : 'active';
+  }
+
   private newOrder(cmd: PlaceAsk | PlaceBid, now: number): OrderRow {
     if (cmd.type === 'placeAsk') {
       const node = this.nodes.get(cmd.nodeIds[0] ?? '');
@@ -168,6 +199,8 @@ export class Projection {
         priceFen: cmd.priceFenPerGpuHour, createdAtMs: now, updatedAtMs: now,
       };
     }
+    const workloadJson = bidWorkloadJson(cmd);
+    if (workloadJson !== null) this.workloads.set(cmd.orderId, workloadJson);
     // A bid's markets: each accepted accelerator in each named region, or `acc@*` for any region.
     const regions = cmd.regionIds ?? ['*'];
     const markets = compatibleAccelerators(cmd, this.catalog).flatMap((a) => regions.map((r) => `${a}@${r}`));

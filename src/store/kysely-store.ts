@@ -10,10 +10,15 @@ import { migrateToLatest, type SqlDialectName } from './migrations/index.js';
 import {
   MAX_COMMIT_ROWS,
   MAX_JOURNAL_PAGE_LIMIT,
+  MAX_LOG_PAGE_LIMIT,
   MAX_PAGE_LIMIT,
   MAX_SETTINGS,
   type ApiKeyRow,
   type Candle,
+  type EnrollmentTokenRow,
+  type LeaseLogRow,
+  type NodeAttestationRow,
+  type NodeCredentialRow,
   type CommitBatch,
   type IdempotencyRow,
   type JournalEntry,
@@ -80,6 +85,11 @@ export class KyselyStore implements Store {
       await upsertRows(trx, 'leases', ['id'], w.leases);
       await insertRows(trx, 'transfers', w.transfers);
       await upsertRows(trx, 'settings', ['key'], w.settings);
+      await upsertRows(trx, 'enrollment_tokens', ['token_hash'], w.enrollmentTokens);
+      await upsertRows(trx, 'node_credentials', ['token_hash'], w.nodeCredentials);
+      await upsertRows(trx, 'node_attestations', ['node_id'], w.nodeAttestations);
+      // Upserted, not inserted: a repeated log line must never fail a batch (and stop the exchange).
+      await upsertRows(trx, 'lease_logs', ['lease_id', 'seq'], w.leaseLogs);
       await runDeletes(trx, batch);
       // Checked after the inserts so the transaction takes its write lock before it reads
       // (SQLite: no read-to-write upgrade that a second writer could make fail).
@@ -214,16 +224,31 @@ export class KyselyStore implements Store {
     return toPage('leases', found, limit, rows.leaseFromDb, (r) => ({ sortKey: r.created_at_ms, id: r.id }));
   }
 
+  async liveLeasesOfNode(nodeId: string, limit: number): Promise<readonly LeaseRow[]> {
+    checkLimit(limit);
+    const found = await this.db
+      .selectFrom('leases')
+      .selectAll()
+      .where('node_id', '=', key('nodeId', nodeId))
+      .where('state', 'in', ['pending', 'provisioning', 'active'])
+      .orderBy('created_at_ms', 'asc')
+      .orderBy('id', 'asc')
+      .limit(limit)
+      .execute();
+    return found.map(rows.leaseFromDb);
+  }
+
   async getNode(id: string): Promise<NodeRow | undefined> {
     const row = await this.db.selectFrom('nodes').selectAll().where('id', '=', key('id', id)).executeTakeFirst();
     return row && rows.nodeFromDb(row);
   }
 
-  async listNodes(query: { readonly providerId?: string } & PageRequest): Promise<Page<NodeRow>> {
+  async listNodes(query: { readonly providerId?: string; readonly kind?: string } & PageRequest): Promise<Page<NodeRow>> {
     const limit = checkLimit(query.limit);
     const pos = decodeCursor('nodes', query.cursor);
     let q = this.db.selectFrom('nodes').selectAll();
     if (query.providerId !== undefined) q = q.where('provider_id', '=', key('providerId', query.providerId));
+    if (query.kind !== undefined) q = q.where('kind', '=', key('kind', query.kind));
     if (pos) q = q.where((eb) => eb(eb.refTuple('created_at_ms', 'id'), '>', eb.tuple(pos.sortKey, pos.id)));
     const found = await q.orderBy('created_at_ms', 'asc').orderBy('id', 'asc').limit(limit + 1).execute();
     return toPage('nodes', found, limit, rows.nodeFromDb, (r) => ({ sortKey: r.created_at_ms, id: r.id }));
@@ -255,6 +280,67 @@ export class KyselyStore implements Store {
   }): Promise<readonly Candle[]> {
     key('market', query.market);
     return candlesQuery(this.db, query);
+  }
+
+  // ---- agents ----
+
+  async enrollmentTokenByHash(tokenHash: string): Promise<EnrollmentTokenRow | undefined> {
+    const row = await this.db.selectFrom('enrollment_tokens').selectAll().where('token_hash', '=', key('tokenHash', tokenHash)).executeTakeFirst();
+    return row && rows.enrollmentTokenFromDb(row);
+  }
+
+  async listOpenEnrollmentTokens(query: { readonly providerId: string; readonly atMs: number; readonly limit: number }): Promise<readonly EnrollmentTokenRow[]> {
+    const limit = checkLimit(query.limit);
+    const found = await this.db
+      .selectFrom('enrollment_tokens')
+      .selectAll()
+      .where('provider_id', '=', key('providerId', query.providerId))
+      .where('used_at_ms', 'is', null)
+      .where('expires_at_ms', '>', checkInt('atMs', query.atMs))
+      .orderBy('created_at_ms', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return found.map(rows.enrollmentTokenFromDb);
+  }
+
+  async nodeCredentialByHash(tokenHash: string): Promise<NodeCredentialRow | undefined> {
+    const row = await this.db.selectFrom('node_credentials').selectAll().where('token_hash', '=', key('tokenHash', tokenHash)).executeTakeFirst();
+    return row && rows.nodeCredentialFromDb(row);
+  }
+
+  async nodeAttestations(nodeIds: readonly string[]): Promise<readonly NodeAttestationRow[]> {
+    if (nodeIds.length > MAX_PAGE_LIMIT) throw new RangeError(`store: at most ${MAX_PAGE_LIMIT} node ids`);
+    if (nodeIds.length === 0) return [];
+    const found = await this.db
+      .selectFrom('node_attestations')
+      .selectAll()
+      .where('node_id', 'in', nodeIds.map((id) => key('nodeId', id)))
+      .orderBy('node_id', 'asc')
+      .execute();
+    return found.map(rows.nodeAttestationFromDb);
+  }
+
+  async leaseLogs(query: { readonly leaseId: string; readonly afterSeq: number; readonly limit: number }): Promise<readonly LeaseLogRow[]> {
+    const limit = checkLimit(query.limit, MAX_LOG_PAGE_LIMIT);
+    const found = await this.db
+      .selectFrom('lease_logs')
+      .selectAll()
+      .where('lease_id', '=', key('leaseId', query.leaseId))
+      .where('seq', '>', checkInt('afterSeq', query.afterSeq))
+      .orderBy('seq', 'asc')
+      .limit(limit)
+      .execute();
+    return found.map(rows.leaseLogFromDb);
+  }
+
+  async lastLeaseLogSeq(leaseId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('lease_logs')
+      .select((eb) => eb.fn.max('seq').as('max_seq'))
+      .where('lease_id', '=', key('leaseId', leaseId))
+      .executeTakeFirst();
+    return row?.max_seq === null || row?.max_seq === undefined ? 0 : rows.num(row.max_seq);
   }
 
   // ---- settings ----
@@ -314,6 +400,10 @@ interface PreparedBatch {
   readonly leases: readonly DbRow[];
   readonly transfers: readonly DbRow[];
   readonly settings: readonly DbRow[];
+  readonly enrollmentTokens: readonly DbRow[];
+  readonly nodeCredentials: readonly DbRow[];
+  readonly nodeAttestations: readonly DbRow[];
+  readonly leaseLogs: readonly DbRow[];
 }
 
 /** Checks and maps everything before the transaction opens; a bad row throws here. */
@@ -329,7 +419,11 @@ function prepare(batch: CommitBatch): PreparedBatch {
     (batch.trades?.length ?? 0) +
     (batch.leases?.length ?? 0) +
     (batch.transfers?.length ?? 0) +
-    (batch.settings?.length ?? 0);
+    (batch.settings?.length ?? 0) +
+    (batch.enrollmentTokens?.length ?? 0) +
+    (batch.nodeCredentials?.length ?? 0) +
+    (batch.nodeAttestations?.length ?? 0) +
+    (batch.leaseLogs?.length ?? 0);
   if (count > MAX_COMMIT_ROWS) throw new RangeError(`store: a commit takes at most ${MAX_COMMIT_ROWS} rows, got ${count}`);
 
   const journal = (batch.journal ?? []).map(rows.journalToDb);
@@ -352,6 +446,10 @@ function prepare(batch: CommitBatch): PreparedBatch {
     leases: lastWins((batch.leases ?? []).map(rows.leaseToDb), (r) => r.id),
     transfers: (batch.transfers ?? []).map(rows.transferToDb),
     settings: lastWins((batch.settings ?? []).map(rows.settingToDb), (r) => r.key),
+    enrollmentTokens: lastWins((batch.enrollmentTokens ?? []).map(rows.enrollmentTokenToDb), (r) => r.token_hash),
+    nodeCredentials: lastWins((batch.nodeCredentials ?? []).map(rows.nodeCredentialToDb), (r) => r.token_hash),
+    nodeAttestations: lastWins((batch.nodeAttestations ?? []).map(rows.nodeAttestationToDb), (r) => r.node_id),
+    leaseLogs: lastWins((batch.leaseLogs ?? []).map(rows.leaseLogToDb), (r) => `${r.lease_id}\u0000${r.seq}`),
   };
 }
 
@@ -407,6 +505,13 @@ async function runDeletes(trx: Transaction<Database>, batch: CommitBatch): Promi
   }
   if (d.sessionsExpiredAtMs !== undefined) {
     await trx.deleteFrom('sessions').where('expires_at_ms', '<=', checkInt('sessionsExpiredAtMs', d.sessionsExpiredAtMs)).execute();
+  }
+  for (const cut of d.leaseLogsUpTo ?? []) {
+    await trx
+      .deleteFrom('lease_logs')
+      .where('lease_id', '=', key('leaseId', cut.leaseId))
+      .where('seq', '<=', checkInt('upToSeq', cut.upToSeq))
+      .execute();
   }
   if (d.idempotencyCreatedBeforeMs !== undefined) {
     await trx

@@ -20,6 +20,8 @@ export const MAX_COMMIT_ROWS = 200_000;
 export const MAX_JSON_CHARS = 1_000_000;
 /** Most candles one `candles` call may span ((toMs − fromMs) / intervalMs). */
 export const MAX_CANDLES = 5_000;
+/** Largest page of lease log lines. */
+export const MAX_LOG_PAGE_LIMIT = 2_000;
 /** Most settings `listSettings` returns. */
 export const MAX_SETTINGS = 1_000;
 
@@ -140,6 +142,60 @@ export interface LeaseRow {
   readonly endReason: string | null;
   readonly createdAtMs: number;
   readonly updatedAtMs: number;
+  /** The buyer's workload (agent protocol `Workload`) copied from the bid; absent = none. */
+  readonly workloadJson?: string | null;
+  /** How the buyer reaches it (agent protocol `Access`), once the agent reported it ready. */
+  readonly accessJson?: string | null;
+}
+
+/** A one-time token a provider creates so an agent can enroll a node; only its hash is kept. */
+export interface EnrollmentTokenRow {
+  readonly id: string;
+  readonly tokenHash: string;
+  readonly providerId: string;
+  readonly regionId: string;
+  /** What the provider says it lists: a detection that disagrees is an attestation mismatch. */
+  readonly acceleratorId: string | null;
+  readonly gpuCount: number | null;
+  readonly label: string;
+  readonly createdAtMs: number;
+  readonly expiresAtMs: number;
+  readonly usedAtMs: number | null;
+  /** The node it enrolled. */
+  readonly nodeId: string | null;
+}
+
+/** A node's long-lived agent credential (hash of the node token). */
+export interface NodeCredentialRow {
+  readonly tokenHash: string;
+  readonly nodeId: string;
+  readonly createdAtMs: number;
+  readonly revokedAtMs: number | null;
+}
+
+export type AttestationVerdict = 'verified' | 'unverified' | 'mismatch';
+
+/** What an agent node's hardware showed when it enrolled. */
+export interface NodeAttestationRow {
+  readonly nodeId: string;
+  readonly verdict: AttestationVerdict;
+  /** Why it is not `verified` (empty when it is). */
+  readonly reasons: readonly string[];
+  /** The agent's HardwareReport. */
+  readonly hardwareJson: string;
+  /** Measured dense FP16 TFLOPS per GPU index, when the agent probed. */
+  readonly measuredTflops: Readonly<Record<string, number>> | null;
+  readonly agentVersion: string;
+  readonly atMs: number;
+}
+
+/** One line of a workload's output. `seq` counts per lease from 1. */
+export interface LeaseLogRow {
+  readonly leaseId: string;
+  readonly seq: number;
+  readonly stream: 'stdout' | 'stderr' | 'system';
+  readonly line: string;
+  readonly atMs: number;
 }
 
 /** A committed ledger transfer (src/core/ledger `Transfer`, as history). */
@@ -193,6 +249,14 @@ export interface CommitBatch {
   readonly transfers?: readonly TransferRow[];
   /** Upsert by key. */
   readonly settings?: readonly SettingRow[];
+  /** Upsert by tokenHash (marking one used). */
+  readonly enrollmentTokens?: readonly EnrollmentTokenRow[];
+  /** Upsert by tokenHash (revoking one). */
+  readonly nodeCredentials?: readonly NodeCredentialRow[];
+  /** Upsert by nodeId. */
+  readonly nodeAttestations?: readonly NodeAttestationRow[];
+  /** Upsert by (leaseId, seq). */
+  readonly leaseLogs?: readonly LeaseLogRow[];
   /** Run after the writes above, in the same transaction. */
   readonly deletes?: CommitDeletes;
 }
@@ -205,6 +269,8 @@ export interface CommitDeletes {
   readonly sessionsExpiredAtMs?: number;
   /** Idempotency records with createdAtMs < this. */
   readonly idempotencyCreatedBeforeMs?: number;
+  /** Log lines of the lease with seq <= upToSeq (keeps each lease's log bounded). */
+  readonly leaseLogsUpTo?: readonly { readonly leaseId: string; readonly upToSeq: number }[];
 }
 
 /** One page of a list. `nextCursor` is null on the last page. */
@@ -276,9 +342,22 @@ export interface Store {
   listLeases(
     query: { readonly userId: string; readonly role: 'buyer' | 'provider'; readonly state?: LeaseState } & PageRequest,
   ): Promise<Page<LeaseRow>>;
+  /** Leases of the node not ended (pending, provisioning, active), oldest first; at most `limit` (1…MAX_PAGE_LIMIT). */
+  liveLeasesOfNode(nodeId: string, limit: number): Promise<readonly LeaseRow[]>;
   getNode(id: string): Promise<NodeRow | undefined>;
   /** Oldest first (createdAtMs, then id). */
-  listNodes(query: { readonly providerId?: string } & PageRequest): Promise<Page<NodeRow>>;
+  listNodes(query: { readonly providerId?: string; readonly kind?: string } & PageRequest): Promise<Page<NodeRow>>;
+
+  enrollmentTokenByHash(tokenHash: string): Promise<EnrollmentTokenRow | undefined>;
+  /** The provider's tokens neither used nor expired at `atMs`, newest first, at most `limit`. */
+  listOpenEnrollmentTokens(query: { readonly providerId: string; readonly atMs: number; readonly limit: number }): Promise<readonly EnrollmentTokenRow[]>;
+  nodeCredentialByHash(tokenHash: string): Promise<NodeCredentialRow | undefined>;
+  /** Attestations of these nodes (at most MAX_PAGE_LIMIT ids); nodes without one are left out. */
+  nodeAttestations(nodeIds: readonly string[]): Promise<readonly NodeAttestationRow[]>;
+  /** The lease's log lines with seq > afterSeq, ascending, at most `limit`. */
+  leaseLogs(query: { readonly leaseId: string; readonly afterSeq: number; readonly limit: number }): Promise<readonly LeaseLogRow[]>;
+  /** The highest log seq of the lease, 0 when it has none. */
+  lastLeaseLogSeq(leaseId: string): Promise<number>;
   /** Transfers debiting or crediting the account, ascending by (seq, id): statement order. */
   accountTransfers(query: { readonly accountId: string } & PageRequest): Promise<Page<TransferRow>>;
 

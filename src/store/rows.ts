@@ -6,10 +6,15 @@
  */
 import type {
   ApiKeyRow,
+  AttestationVerdict,
+  EnrollmentTokenRow,
   IdempotencyRow,
   JournalEntry,
+  LeaseLogRow,
   LeaseRow,
   LeaseState,
+  NodeAttestationRow,
+  NodeCredentialRow,
   NodeRow,
   OrderRow,
   OrderSide,
@@ -24,9 +29,13 @@ import type {
 import { MAX_JSON_CHARS } from './port.js';
 import type {
   ApiKeysTable,
+  EnrollmentTokensTable,
   IdempotencyKeysTable,
   JournalTable,
+  LeaseLogsTable,
   LeasesTable,
+  NodeAttestationsTable,
+  NodeCredentialsTable,
   NodesTable,
   OrdersTable,
   SessionsTable,
@@ -306,6 +315,8 @@ export function leaseToDb(r: LeaseRow): LeasesTable {
     end_reason: strOrNull('lease.endReason', r.endReason),
     created_at_ms: int('lease.createdAtMs', r.createdAtMs),
     updated_at_ms: int('lease.updatedAtMs', r.updatedAtMs),
+    workload: r.workloadJson === undefined || r.workloadJson === null ? null : json('lease.workloadJson', r.workloadJson),
+    access: r.accessJson === undefined || r.accessJson === null ? null : json('lease.accessJson', r.accessJson),
   };
 }
 export function leaseFromDb(r: LeasesTable): LeaseRow {
@@ -325,7 +336,90 @@ export function leaseFromDb(r: LeasesTable): LeaseRow {
     endReason: r.end_reason,
     createdAtMs: num(r.created_at_ms),
     updatedAtMs: num(r.updated_at_ms),
+    workloadJson: r.workload ?? null,
+    accessJson: r.access ?? null,
   };
+}
+
+// ---- agents ----
+
+const VERDICTS: readonly AttestationVerdict[] = ['verified', 'unverified', 'mismatch'];
+const LOG_STREAMS: readonly LeaseLogRow['stream'][] = ['stdout', 'stderr', 'system'];
+/** A log line is cut to this before it is stored (the protocol's own cut is 4,096). */
+const MAX_LOG_LINE_CHARS = 4_096;
+
+export function enrollmentTokenToDb(r: EnrollmentTokenRow): EnrollmentTokensTable {
+  return {
+    token_hash: str('enrollmentToken.tokenHash', r.tokenHash),
+    id: str('enrollmentToken.id', r.id),
+    provider_id: str('enrollmentToken.providerId', r.providerId),
+    region_id: str('enrollmentToken.regionId', r.regionId),
+    accelerator_id: strOrNull('enrollmentToken.acceleratorId', r.acceleratorId),
+    gpu_count: intOrNull('enrollmentToken.gpuCount', r.gpuCount),
+    label: str('enrollmentToken.label', r.label),
+    created_at_ms: int('enrollmentToken.createdAtMs', r.createdAtMs),
+    expires_at_ms: int('enrollmentToken.expiresAtMs', r.expiresAtMs),
+    used_at_ms: intOrNull('enrollmentToken.usedAtMs', r.usedAtMs),
+    node_id: strOrNull('enrollmentToken.nodeId', r.nodeId),
+  };
+}
+export function enrollmentTokenFromDb(r: EnrollmentTokensTable): EnrollmentTokenRow {
+  return {
+    tokenHash: r.token_hash, id: r.id, providerId: r.provider_id, regionId: r.region_id, acceleratorId: r.accelerator_id,
+    gpuCount: numOrNull(r.gpu_count), label: r.label, createdAtMs: num(r.created_at_ms), expiresAtMs: num(r.expires_at_ms),
+    usedAtMs: numOrNull(r.used_at_ms), nodeId: r.node_id,
+  };
+}
+
+export function nodeCredentialToDb(r: NodeCredentialRow): NodeCredentialsTable {
+  return {
+    token_hash: str('nodeCredential.tokenHash', r.tokenHash),
+    node_id: str('nodeCredential.nodeId', r.nodeId),
+    created_at_ms: int('nodeCredential.createdAtMs', r.createdAtMs),
+    revoked_at_ms: intOrNull('nodeCredential.revokedAtMs', r.revokedAtMs),
+  };
+}
+export function nodeCredentialFromDb(r: NodeCredentialsTable): NodeCredentialRow {
+  return { tokenHash: r.token_hash, nodeId: r.node_id, createdAtMs: num(r.created_at_ms), revokedAtMs: numOrNull(r.revoked_at_ms) };
+}
+
+export function nodeAttestationToDb(r: NodeAttestationRow): NodeAttestationsTable {
+  if (!VERDICTS.includes(r.verdict)) throw new TypeError(`store: nodeAttestation.verdict must be one of ${VERDICTS.join(', ')}`);
+  const tflops = r.measuredTflops;
+  if (tflops !== null && !Object.values(tflops).every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    throw new TypeError('store: nodeAttestation.measuredTflops must map to finite numbers');
+  }
+  return {
+    node_id: str('nodeAttestation.nodeId', r.nodeId),
+    verdict: r.verdict,
+    reasons: stringsJson('nodeAttestation.reasons', r.reasons),
+    hardware: json('nodeAttestation.hardwareJson', r.hardwareJson),
+    measured_tflops: tflops === null ? null : json('nodeAttestation.measuredTflops', JSON.stringify(tflops)),
+    agent_version: str('nodeAttestation.agentVersion', r.agentVersion),
+    at_ms: int('nodeAttestation.atMs', r.atMs),
+  };
+}
+export function nodeAttestationFromDb(r: NodeAttestationsTable): NodeAttestationRow {
+  return {
+    nodeId: r.node_id, verdict: r.verdict as AttestationVerdict, reasons: strings(r.reasons), hardwareJson: r.hardware,
+    measuredTflops: r.measured_tflops === null ? null : (JSON.parse(r.measured_tflops) as Record<string, number>),
+    agentVersion: r.agent_version, atMs: num(r.at_ms),
+  };
+}
+
+export function leaseLogToDb(r: LeaseLogRow): LeaseLogsTable {
+  if (!LOG_STREAMS.includes(r.stream)) throw new TypeError(`store: leaseLog.stream must be one of ${LOG_STREAMS.join(', ')}`);
+  if (typeof r.line !== 'string') throw new TypeError('store: leaseLog.line must be a string');
+  return {
+    lease_id: str('leaseLog.leaseId', r.leaseId),
+    seq: int('leaseLog.seq', r.seq),
+    stream: r.stream,
+    line: r.line.length > MAX_LOG_LINE_CHARS ? r.line.slice(0, MAX_LOG_LINE_CHARS) : r.line,
+    at_ms: int('leaseLog.atMs', r.atMs),
+  };
+}
+export function leaseLogFromDb(r: LeaseLogsTable): LeaseLogRow {
+  return { leaseId: r.lease_id, seq: num(r.seq), stream: r.stream as LeaseLogRow['stream'], line: r.line, atMs: num(r.at_ms) };
 }
 
 // ---- ledger ----

@@ -107,6 +107,8 @@ export interface LeasesTable {
   end_reason: string | null;
   created_at_ms: number;
   updated_at_ms: number;
+  workload: string | null;
+  access: string | null;
 }
 
 export interface TransfersTable {
@@ -127,6 +129,45 @@ export interface SettingsTable {
   value: string;
 }
 
+export interface EnrollmentTokensTable {
+  token_hash: string;
+  id: string;
+  provider_id: string;
+  region_id: string;
+  accelerator_id: string | null;
+  gpu_count: number | null;
+  label: string;
+  created_at_ms: number;
+  expires_at_ms: number;
+  used_at_ms: number | null;
+  node_id: string | null;
+}
+
+export interface NodeCredentialsTable {
+  token_hash: string;
+  node_id: string;
+  created_at_ms: number;
+  revoked_at_ms: number | null;
+}
+
+export interface NodeAttestationsTable {
+  node_id: string;
+  verdict: string;
+  reasons: string;
+  hardware: string;
+  measured_tflops: string | null;
+  agent_version: string;
+  at_ms: number;
+}
+
+export interface LeaseLogsTable {
+  lease_id: string;
+  seq: number;
+  stream: string;
+  line: string;
+  at_ms: number;
+}
+
 export interface Database {
   journal: JournalTable;
   users: UsersTable;
@@ -139,4 +180,8 @@ export interface Database {
   leases: LeasesTable;
   transfers: TransfersTable;
   settings: SettingsTable;
+  enrollment_tokens: EnrollmentTokensTable;
+  node_credentials: NodeCredentialsTable;
+  node_attestations: NodeAttestationsTable;
+  lease_logs: LeaseLogsTable;
 }

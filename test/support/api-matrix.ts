@@ -80,16 +80,24 @@ export const MATRIX: readonly MatrixRow[] = [
   r('GET', '/nodes/{id}', only(['provider', 'admin'], 200), (f) => `/nodes/${f.nodeId}`),
   r('PATCH', '/nodes/{id}', only(['provider'], 200), (f) => `/nodes/${f.nodeId}`, () => ({ status: 'online' })),
   r('POST', '/asks', only(['provider'], 400), undefined, empty),
+  r('POST', '/enrollment-tokens', only(['provider'], 400), undefined, empty),
+  r('GET', '/enrollment-tokens', only(['provider'], 200)),
+  // host agents (the enrollment token is the credential)
+  r('POST', '/agent/enroll', all(400), undefined, empty),
   // buyers
   r('POST', '/bids', only(['buyer', 'other'], 400), undefined, empty),
+  r('POST', '/jobs', only(['buyer', 'other'], 400), undefined, empty),
+  r('GET', '/leases/{id}/logs', { ...users(404), buyer: 200 }, (f) => `/leases/${f.leaseId}/logs`),
   // admins
   r('POST', '/admin/deposits', only(['admin'], 400), undefined, empty),
   r('POST', '/admin/withdrawals', only(['admin'], 400), undefined, empty),
   r('POST', '/admin/programmes', only(['admin'], 400), undefined, empty),
   r('POST', '/admin/vouchers', only(['admin'], 400), undefined, empty),
   r('PUT', '/admin/fee', only(['admin'], 400), undefined, empty),
+  r('GET', '/admin/fee', only(['admin'], 200)),
   r('POST', '/admin/markets/{market}/halt', only(['admin'], 200), (f) => `/admin/markets/${f.market}/halt`),
   r('POST', '/admin/markets/{market}/resume', only(['admin'], 200), (f) => `/admin/markets/${f.market}/resume`),
+  r('GET', '/admin/ledger', only(['admin'], 200)),
   r('GET', '/admin/users', only(['admin'], 200)),
   r('POST', '/admin/users', only(['admin'], 400), undefined, empty),
 ];

@@ -5,13 +5,14 @@
  */
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import { init001 } from './001-init.js';
+import { agents002 } from './002-agents.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
-      return { '001_init': init001(dialect) };
+      return { '001_init': init001(dialect), '002_agents': agents002(dialect) };
     },
   };
 }
