@@ -11,4 +11,7 @@ export default function setup(): void {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
   const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`build failed (npx tsc -p tsconfig.build.json):\n${r.stdout}\n${r.stderr}`);
+  // The web app (dist/web) that `suanli serve` serves at / and the browser tests drive.
+  const w = spawnSync('npx', ['vite', 'build', 'web', '--logLevel', 'warn'], { cwd: root, encoding: 'utf8' });
+  if (w.status !== 0) throw new Error(`web build failed (npx vite build web):\n${w.stdout}\n${w.stderr}`);
 }

@@ -28,6 +28,7 @@ import { nodeRoutes } from './nodes.js';
 import { orderRoutes } from './orders.js';
 import { clientAddress, RateLimiter } from './rate-limit.js';
 import { tradeRoutes } from './trades.js';
+import { mountWeb } from './web.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -82,7 +83,7 @@ export function createApp(ctx: AppContext, runtime: Runtime = createRuntime(ctx)
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'apiKey', in: 'cookie', name: 'suanli_session' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer', description: 'sk_… API key' });
   app.get('/docs', (c) => c.html(docsPage(app.getOpenAPIDocument(OPENAPI_INFO))));
-  app.get('/', (c) => c.redirect('/docs'));
+  mountWeb(app); // the web app at / (dist/web), else / → /docs
   extensions.routes?.(app);
 
   app.notFound((c) => errorResponse(c, new ApiError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)));
