@@ -100,9 +100,9 @@ async function world(name: string, price = PRICE, heartbeatMs = HEARTBEAT_MS): P
   return { server, port, admin, provider, buyer, buyerId: b.body.user.id, providerId: p.body.user.id, agent, stateDir, nodeId: node.id };
 }
 
-async function bid(w: World, gpus: number, limit = PRICE + 400): Promise<{ leaseId: string; gpuIndices: number[] }> {
+async function bid(w: World, gpus: number, limit = PRICE + 400, rematch = false): Promise<{ leaseId: string; gpuIndices: number[] }> {
   const r = await w.buyer.call('POST', '/bids', {
-    acceleratorIds: [H100], gpus, hours: 1, limitFenPerGpuHour: limit, timeInForce: 'IOC',
+    acceleratorIds: [H100], gpus, hours: 1, limitFenPerGpuHour: limit, timeInForce: 'IOC', ...(rematch ? { rematch: true } : {}),
     workload: { runtime: 'process', command: [process.execPath, '-e', WORKLOAD_SCRIPT], env: { E2E_MARK: 'yes' } },
   });
   expect(r.status, JSON.stringify(r.body)).toBe(201);
@@ -169,10 +169,14 @@ describe('agent end to end (real exchange, real agent, process runtime)', () => 
     });
   }, 90_000);
 
-  it('interrupts and credits the lease when the agent dies mid-lease', async () => {
+  it('interrupts and credits the lease when the agent dies mid-lease, and re-matches the rest for a buyer who asked', async () => {
     const w = await world('killed', DEAR_PRICE);
-    const { leaseId } = await bid(w, 1, DEAR_PRICE);
+    const { leaseId } = await bid(w, 1, DEAR_PRICE, true);
     const { pid } = await activeLease(w, leaseId);
+    // Somewhere else to go: one more GPU in the same market, listed after the lease started.
+    const spare = await w.provider.call('POST', '/nodes', { acceleratorId: H100, regionId: REGION, gpuCount: 1, kind: 'manual' });
+    expect(spare.status).toBe(201);
+    expect((await w.provider.call('POST', '/asks', { nodeIds: [spare.body.node.id], priceFenPerGpuHour: DEAR_PRICE })).status).toBe(201);
     cleanups.push(() => {
       if (alive(pid)) process.kill(pid, 'SIGKILL');
     });
@@ -193,6 +197,14 @@ describe('agent end to end (real exchange, real agent, process runtime)', () => 
     expect(credit, JSON.stringify(statement)).toBeDefined();
     expect(BigInt(credit!.creditFen)).toBeGreaterThan(0n);
     expect((await w.admin.call('GET', '/admin/ledger')).body.totals.sumFen).toBe('0');
+    // The remaining time was re-placed as the buyer's bid and landed on the spare GPU.
+    const rematched = await waitFor('the re-matched bid', async () => {
+      const o = await w.buyer.call('GET', `/orders/r-${leaseId}`);
+      return o.status === 200 && o.body.order.status === 'filled' ? o.body.order : undefined;
+    });
+    expect(rematched).toMatchObject({ side: 'bid', priceFen: DEAR_PRICE });
+    const leases = (await w.buyer.call('GET', '/leases?state=active')).body.items as { nodeId: string; gpuIndices: number[] }[];
+    expect(leases).toMatchObject([{ nodeId: spare.body.node.id, gpuIndices: [0] }]);
     // A new bid does not land on the dead node.
     const r = await w.buyer.call('POST', '/bids', { acceleratorIds: [H100], gpus: 1, hours: 1, limitFenPerGpuHour: DEAR_PRICE, timeInForce: 'IOC' });
     expect(r.body.leases ?? []).toHaveLength(0);

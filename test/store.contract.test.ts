@@ -285,6 +285,7 @@ describe.each(adapters)('store contract: $name', ({ name, setup }) => {
     expect(await store.getOrder('rt-o1')).toEqual(batch.orders[0]);
     expect((await store.listTrades({ market: 'nvidia-h100@beijing', userId: 'u-buyer', limit: 500 })).items).toContainEqual(batch.trades[0]);
     expect(await store.getLease('rt-l1')).toEqual(batch.leases[0]);
+    expect(await store.getTrade(batch.trades[0]!.id)).toEqual(batch.trades[0]);
     expect(await store.getSetting('rt.json')).toBe(batch.settings[0]!.value);
 
     const cash = await store.accountTransfers({ accountId: 'acct-cash', limit: 10 });
@@ -300,6 +301,7 @@ describe.each(adapters)('store contract: $name', ({ name, setup }) => {
     expect(await store.getNode('missing')).toBeUndefined();
     expect(await store.getOrder('missing')).toBeUndefined();
     expect(await store.getLease('missing')).toBeUndefined();
+    expect(await store.getTrade('missing')).toBeUndefined();
     expect(await store.getSetting('missing')).toBeUndefined();
   });
 

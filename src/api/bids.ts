@@ -44,6 +44,9 @@ export const BidSchema = z
     expiresAt: IsoTimeSchema.optional(),
     allowPartial: z.boolean().optional().openapi({ description: 'default false: all-or-none' }),
     workload: WorkloadSchema.optional().openapi({ description: 'what the host agent runs on each lease (agent nodes); env values are shown to you only' }),
+    rematch: z.boolean().optional().openapi({
+      description: 'if a server under one of its leases is lost, re-place that lease’s remaining time (whole hours, rounded up) as a new bid with the same limit, good until the lease’s end',
+    }),
   })
   .openapi('BidInput');
 type BidInput = z.infer<typeof BidSchema>;
@@ -51,8 +54,12 @@ type BidInput = z.infer<typeof BidSchema>;
 /** A task: a bid whose workload ends the lease (and its billing) when it exits; `hours` is the most it may run. */
 export const JobSchema = BidSchema.extend({ workload: WorkloadSchema }).openapi('JobInput');
 
-/** A placeBid carrying the buyer's workload (the projection copies it to the leases; the engine ignores it). */
-export type PlaceBidWithWorkload = PlaceBid & { readonly workload?: Workload };
+/**
+ * A placeBid carrying the buyer's workload (the projection copies it to the leases) and the
+ * re-match wish (the agent hub reads it back from the order when a node is lost); the engine
+ * ignores both.
+ */
+export type PlaceBidWithWorkload = PlaceBid & { readonly workload?: Workload; readonly rematch?: boolean };
 
 /** The engine command for a validated body; rejects what the engine would (nothing is journaled). */
 export function toPlaceBid(rt: Runtime, buyerId: string, b: BidInput): PlaceBidWithWorkload {
@@ -82,7 +89,7 @@ export function toPlaceBid(rt: Runtime, buyerId: string, b: BidInput): PlaceBidW
   };
   const bad = validateStatic({ ...cmd, now: rt.ctx.loop.now() }, rt.catalog);
   if (bad) throw new ApiError(REJECTION_STATUS[bad.code] ?? 400, bad.code, bad.message);
-  return b.workload === undefined ? cmd : { ...cmd, workload: b.workload };
+  return { ...cmd, ...(b.workload === undefined ? {} : { workload: b.workload }), ...(b.rematch ? { rematch: true } : {}) };
 }
 
 /** The markets a bid could trade in (`acc@*` = any region, as the order rows list them). */

@@ -19,7 +19,8 @@ import {
   MISSED_HEARTBEATS_OFFLINE,
   WorkloadSchema,
 } from '../agent/protocol.js';
-import type { NodeStatus } from '../core/market/types.js';
+import { getAccelerator } from '../core/catalog/index.js';
+import { MS_PER_HOUR, type NodeStatus, type PlaceBid } from '../core/market/types.js';
 import type { AttestationVerdict, LeaseLogRow, LeaseRow, Store } from '../store/port.js';
 import { MAX_PAGE_LIMIT } from '../store/port.js';
 import { LeaseLogs } from './lease-logs.js';
@@ -438,13 +439,45 @@ export class AgentHub {
       this.hooks.nodeLost?.();
       const now = this.o.clock();
       for (const l of await this.store.liveLeasesOfNode(n.nodeId, MAX_PAGE_LIMIT)) {
-        if (l.startMs <= now) await this.loop.submit({ type: 'endLease', now: 0, leaseId: l.id, reason: 'node_lost', interruptedAtMs: silentSinceMs });
+        if (l.startMs > now) continue;
+        const ended = await this.loop.submit({ type: 'endLease', now: 0, leaseId: l.id, reason: 'node_lost', interruptedAtMs: silentSinceMs });
+        if (ended.ok) await this.rematch(l);
       }
     } catch (err) {
       this.o.log?.({ err: String(err), nodeId: n.nodeId }, 'taking a lost node offline failed');
     } finally {
       n.losing = false;
     }
+  }
+
+  /**
+   * The buyer asked for it (`rematch` on the bid): the lost lease's remaining time goes back to
+   * the market as a new bid of the buyer's — same accelerators or compute class, regions, GPUs per
+   * node, limit and workload; whole hours rounded up (the engine's unit; the buyer may end early);
+   * GTD until the lost lease's end. It is an ordinary command: journaled, held, fed, replayed.
+   */
+  private async rematch(l: LeaseRow): Promise<void> {
+    const trade = await this.store.getTrade(l.tradeId);
+    const order = trade && (await this.store.getOrder(trade.bidId));
+    if (!order) return;
+    const spec = JSON.parse(order.specJson) as PlaceBid & { readonly workload?: unknown; readonly rematch?: boolean };
+    const leftMs = l.endMs - this.o.clock();
+    if (spec.rematch !== true || leftMs <= 0) return;
+    const gpus = l.gpuIndices.length;
+    const deciTflops = Math.round((getAccelerator(l.market.split('@')[0]!)?.fp16Tflops ?? 0) * 10) * gpus;
+    const cmd = {
+      type: 'placeBid', now: 0, orderId: `r-${l.id}`, buyerId: l.buyerId,
+      ...(spec.acceleratorIds ? { acceleratorIds: spec.acceleratorIds } : {}),
+      ...(spec.computeClass ? { computeClass: spec.computeClass } : {}),
+      ...(spec.regionIds ? { regionIds: spec.regionIds } : {}),
+      quantity: spec.quantity.kind === 'compute' ? { kind: 'compute', deciTflops } : { kind: 'gpus', gpus },
+      ...(spec.gpusPerNode === undefined ? {} : { gpusPerNode: spec.gpusPerNode }),
+      hours: Math.ceil(leftMs / MS_PER_HOUR), limitFen: spec.limitFen, timeInForce: 'GTD', expiresAt: l.endMs,
+      ...(spec.workload === undefined ? {} : { workload: spec.workload }),
+    } as PlaceBid;
+    const r = await this.loop.submit(cmd);
+    const line = r.ok ? `re-matching the remaining time as bid ${cmd.orderId}` : `re-match refused: ${r.code} (${r.message})`;
+    await this.appendLogs(l.id, l.buyerId, 'system', [line], this.o.clock());
   }
 
   // ---- logs -------------------------------------------------------------------------------

@@ -205,6 +205,11 @@ export class KyselyStore implements Store {
     return toPage('trades', found, limit, rows.tradeFromDb, (r) => ({ sortKey: r.at_ms, id: r.id }));
   }
 
+  async getTrade(id: string): Promise<TradeRow | undefined> {
+    const row = await this.db.selectFrom('trades').selectAll().where('id', '=', key('id', id)).executeTakeFirst();
+    return row && rows.tradeFromDb(row);
+  }
+
   async getLease(id: string): Promise<LeaseRow | undefined> {
     const row = await this.db.selectFrom('leases').selectAll().where('id', '=', key('id', id)).executeTakeFirst();
     return row && rows.leaseFromDb(row);

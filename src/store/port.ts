@@ -337,6 +337,7 @@ export interface Store {
   ): Promise<Page<OrderRow>>;
   /** Newest first (atMs, then id, descending). `userId` matches the buyer or the provider. */
   listTrades(query: { readonly market?: string; readonly userId?: string } & PageRequest): Promise<Page<TradeRow>>;
+  getTrade(id: string): Promise<TradeRow | undefined>;
   getLease(id: string): Promise<LeaseRow | undefined>;
   /** Newest first (createdAtMs, then id, descending). */
   listLeases(
