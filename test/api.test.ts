@@ -309,6 +309,29 @@ describe.each(adapters)('REST API on $name', (adapter) => {
     ok(await buyer.post('/bids', { acceleratorIds: [A100], regionIds: ['cn-shanghai'], gpus: 1, hours: 1, limitFenPerGpuHour: 1000 }), 201);
   });
 
+  it('disables a user: sessions and keys stop at once, resting orders are cancelled and their holds released; enabling lets them back', async () => {
+    const { buyer } = await market(h, admin, 'disable', 'cn-hebei-zhangjiakou');
+    const resting = ok(await buyer.post('/bids', { acceleratorIds: [A100], regionIds: ['cn-hebei-zhangjiakou'], gpus: 1, hours: 1, limitFenPerGpuHour: 100 }), 201).body.order.id;
+    expect(ok(await buyer.get('/balances')).body.heldFen).toBe('100');
+    const key = ok(await buyer.post('/api-keys', { name: 'bot', scopes: ['read'] }), 201).body.key;
+    const off = ok(await admin.post(`/admin/users/${buyer.userId}/disable`)).body;
+    expect(off).toMatchObject({ user: { id: buyer.userId }, cancelledOrders: [resting] });
+    expect(off.user.disabledAt).not.toBeNull();
+    expect((await buyer.get('/balances')).status).toBe(401); // the session is gone
+    const viaKey = await h.actor('anon').call('GET', '/balances', undefined, { authorization: `Bearer ${key}` });
+    expect([viaKey.status, viaKey.body.error.code]).toEqual([403, 'ACCOUNT_DISABLED']);
+    const credentials = { email: 'buyer-disable@test.suanli', password: 'correct horse battery' };
+    const login = await h.actor('anon').post('/auth/login', credentials);
+    expect([login.status, login.body.error.code]).toEqual([403, 'ACCOUNT_DISABLED']);
+    expect((await admin.post(`/admin/users/${admin.userId}/disable`)).body.error.code).toBe('CANNOT_DISABLE_SELF');
+
+    expect(ok(await admin.post(`/admin/users/${buyer.userId}/enable`)).body.user.disabledAt).toBeNull();
+    const again = h.actor('again');
+    ok(await again.post('/auth/login', credentials));
+    expect(ok(await again.get('/balances')).body.heldFen).toBe('0');
+    expect(ok(await again.get(`/orders/${resting}`)).body.order.status).toBe('cancelled');
+  });
+
   it('vouchers and fees through the admin routes', async () => {
     const buyer = await h.signup('voucher', 'buyer');
     ok(await admin.post('/admin/programmes', { programmeId: 'city-fund', amountFen: '1000000' }), 201);

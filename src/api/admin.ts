@@ -1,14 +1,16 @@
 /**
  * Operator routes: credit deposits (no payment gateway: an operator records money received),
  * record withdrawals (money paid out to a user's bank, from cash or from a provider's earnings),
- * fund voucher programmes and grant vouchers, set the fee, halt and resume markets, manage users.
+ * fund voucher programmes and grant vouchers, set the fee, halt and resume markets, manage users
+ * (create; disable: sessions end and keys stop at once, resting orders are cancelled, running
+ * leases go on; enable again).
  */
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { accountIds, isSafeId } from '../core/ledger/chart.js';
 import { balanceFen } from '../core/ledger/types.js';
 import type { UserRow } from '../store/port.js';
-import { defineRoute, IdempotencyHeaders, newRouter } from './access.js';
+import { defineRoute, IdempotencyHeaders, identityOf, newRouter } from './access.js';
 import type { ApiEnv } from './context.js';
 import { ApiError, notFound, validationError } from './errors.js';
 import { runCommand } from './execute.js';
@@ -96,6 +98,15 @@ const ledger = defineRoute(ADMIN, {
   method: 'get', path: '/admin/ledger', tags: ['admin'], summary: 'The platform’s own accounts (fees earned, money in from outside, sponsors) and the zero-sum check',
   responses: { 200: out(LedgerSchema, 'platform accounts') },
 });
+const UserParams = z.object({ id: IdSchema });
+const disable = defineRoute(ADMIN, {
+  method: 'post', path: '/admin/users/{id}/disable', tags: ['admin'], summary: 'Disable a user: sessions end, keys stop working, resting orders are cancelled; running leases go on',
+  request: { params: UserParams }, responses: { 200: out(z.object({ user: UserSchema, cancelledOrders: z.array(z.string()) }), 'disabled') },
+}, { errors: [404, 409] });
+const enable = defineRoute(ADMIN, {
+  method: 'post', path: '/admin/users/{id}/enable', tags: ['admin'], summary: 'Enable a disabled user again',
+  request: { params: UserParams }, responses: { 200: out(z.object({ user: UserSchema }), 'enabled') },
+}, { errors: [404] });
 const users = defineRoute(
   ADMIN,
   { method: 'get', path: '/admin/users', tags: ['admin'], summary: 'Every user, oldest first', request: { query: PageQuerySchema }, responses: { 200: out(pageSchema(UserSchema, 'UserPage'), 'users') } },
@@ -198,6 +209,31 @@ export const adminRoutes = newRouter()
       return a ? balanceFen(a) : 0n;
     };
     return c.json({ accounts, totals: { feesFen: of(accountIds.fees).toString(), depositedFen: (-of(accountIds.world)).toString(), sumFen: sum.toString() } }, 200);
+  })
+  .openapi(disable, async (c) => {
+    const { ctx } = c.get('runtime');
+    const user = await existingUser(c, c.req.valid('param').id);
+    if (user.id === identityOf(c).user.id) throw new ApiError(409, 'CANNOT_DISABLE_SELF', 'an admin cannot disable their own account');
+    const disabled: UserRow = { ...user, disabledAtMs: user.disabledAtMs ?? ctx.clock() };
+    // First shut the door (the user row and every session, one transaction), then clear the book.
+    await ctx.loop.write({ users: [disabled], deletes: { sessionsOfUserIds: [user.id] } });
+    const cancelled: string[] = [];
+    for (let cursor: string | null = null; ; ) {
+      const page = await ctx.store.listOrders({ userId: user.id, status: 'active', cursor, limit: 500 });
+      for (const o of page.items) {
+        const r = await ctx.loop.submit({ type: 'cancel', now: 0, orderId: o.id, ownerId: o.userId });
+        if (r.ok) cancelled.push(o.id);
+      }
+      cursor = page.nextCursor;
+      if (cursor === null) break;
+    }
+    return c.json({ user: presentUser(disabled), cancelledOrders: cancelled }, 200);
+  })
+  .openapi(enable, async (c) => {
+    const user = await existingUser(c, c.req.valid('param').id);
+    const enabled: UserRow = { ...user, disabledAtMs: null };
+    await c.get('runtime').ctx.loop.write({ users: [enabled] });
+    return c.json({ user: presentUser(enabled) }, 200);
   })
   .openapi(users, async (c) => {
     const page = await c.get('runtime').ctx.store.listUsers(pageRequest(c.req.valid('query')));

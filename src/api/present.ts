@@ -11,11 +11,16 @@ import type { NodeView } from '../exchange/agent-hub.js';
 import { FenSchema, iso, isoOrNull, pOfDeciTflops } from './schemas.js';
 
 export const UserSchema = z
-  .object({ id: z.string(), email: z.string(), role: z.enum(['buyer', 'provider', 'admin']), displayName: z.string(), createdAt: z.string() })
+  .object({
+    id: z.string(), email: z.string(), role: z.enum(['buyer', 'provider', 'admin']), displayName: z.string(), createdAt: z.string(),
+    disabledAt: z.string().nullable().openapi({ description: 'set: the account cannot log in or use its keys' }),
+  })
   .openapi('User');
 export type UserJson = z.infer<typeof UserSchema>;
 
-export const presentUser = (u: UserRow): UserJson => ({ id: u.id, email: u.email, role: u.role, displayName: u.displayName, createdAt: iso(u.createdAtMs) });
+export const presentUser = (u: UserRow): UserJson => ({
+  id: u.id, email: u.email, role: u.role, displayName: u.displayName, createdAt: iso(u.createdAtMs), disabledAt: u.disabledAtMs === null ? null : iso(u.disabledAtMs),
+});
 
 export const NodeSchema = z
   .object({

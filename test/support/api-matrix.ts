@@ -100,4 +100,6 @@ export const MATRIX: readonly MatrixRow[] = [
   r('GET', '/admin/ledger', only(['admin'], 200)),
   r('GET', '/admin/users', only(['admin'], 200)),
   r('POST', '/admin/users', only(['admin'], 400), undefined, empty),
+  r('POST', '/admin/users/{id}/disable', only(['admin'], 404), () => '/admin/users/u-nobody/disable'),
+  r('POST', '/admin/users/{id}/enable', only(['admin'], 404), () => '/admin/users/u-nobody/enable'),
 ];
