@@ -151,6 +151,8 @@ describe('session', () => {
     const ready = await fx.waitFor('lease.ready', lease.leaseId);
     expect(ready.access.kind).toBe('process');
     await waitFor('log lines', () => (fx.logLines(lease.leaseId).includes('hello from the lease') ? true : undefined));
+    // The first line leaves at once; the next may follow one batching wait later.
+    await waitFor('the stderr line', () => (fx.logLines(lease.leaseId, 'stderr').length > 0 ? true : undefined));
     expect(fx.logLines(lease.leaseId, 'stderr')).toEqual(['warn']);
     const beat = await fx.waitFor('heartbeat', undefined, 2);
     expect(beat.gpus).toHaveLength(8);

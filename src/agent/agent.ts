@@ -164,6 +164,8 @@ async function startLocked(
   await wipeScratch(scratchRoot(stateDir));
   const outbox = new Outbox();
   let session: AgentSession | null = null;
+  /** Leases whose workload has printed something (until they stop): bounded by the running leases. */
+  const heard = new Set<string>();
   const supervisor = new LeaseSupervisor({
     runtime,
     scratchRoot: scratchRoot(stateDir),
@@ -174,11 +176,15 @@ async function startLocked(
       const droppedBefore = outbox.eventsDropped;
       outbox.pushEvent(message);
       if (outbox.eventsDropped > droppedBefore) log('warn', 'the exchange has been unreachable too long: the oldest queued lease report was dropped');
+      if (message.type === 'lease.stopped' || message.type === 'lease.failed') heard.delete(message.leaseId);
       session?.notify('event');
     },
     onLog: (leaseId, stream, line) => {
       outbox.pushLog(leaseId, stream, line);
-      session?.notify('log');
+      // A workload's first line is news (it runs): it leaves at once; later lines are batched.
+      const first = !heard.has(leaseId);
+      heard.add(leaseId);
+      session?.notify(first ? 'event' : 'log');
     },
     warn: (text) => log('warn', text),
   });
