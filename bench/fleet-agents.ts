@@ -26,9 +26,14 @@ let welcomed = 0;
 let heartbeats = 0;
 let closes = 0;
 let errors = 0;
+let reconnects = 0;
+let stopping = false;
 /** How late a heartbeat left this process, beyond its schedule (event-loop lag here, not the exchange's). */
 let maxLagMs = 0;
 const sockets: WebSocket[] = [];
+
+/** Nodes that have had their first welcome (a reconnect's welcome is not counted again). */
+const seen = new Set<string>();
 
 function connect(node: Plan['nodes'][number], phaseMs: number): void {
   const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${node.nodeToken}` }, perMessageDeflate: false });
@@ -42,8 +47,11 @@ function connect(node: Plan['nodes'][number], phaseMs: number): void {
   ws.on('message', (data) => {
     const m = JSON.parse(String(data)) as { type: string };
     if (m.type !== 'welcome') return;
-    welcomed++;
-    if (welcomed === plan.nodes.length) console.log(JSON.stringify({ phase: 'connected', welcomed }));
+    if (!seen.has(node.nodeId)) {
+      seen.add(node.nodeId);
+      welcomed++;
+      if (welcomed === plan.nodes.length) console.log(JSON.stringify({ phase: 'connected', welcomed }));
+    }
     // Heartbeats on a fixed schedule from here, offset by this agent's phase.
     let due = Date.now() + phaseMs;
     const beat = (): void => {
@@ -60,6 +68,12 @@ function connect(node: Plan['nodes'][number], phaseMs: number): void {
   ws.on('close', () => {
     closes++;
     if (timer) clearTimeout(timer);
+    // As a real agent does: dial again after a short random wait (a refused dial in the connect
+    // storm, or a dropped socket), well inside the exchange's offline window.
+    if (!stopping) {
+      reconnects++;
+      setTimeout(() => connect(node, phaseMs), 200 + Math.floor(Math.random() * 800));
+    }
   });
   ws.on('error', () => errors++);
 }
@@ -74,7 +88,8 @@ const ramp = setInterval(() => {
 }, 50);
 
 process.on('SIGTERM', () => {
-  console.log(JSON.stringify({ phase: 'report', agents: n, welcomed, heartbeats, closes, errors, maxLagMs }));
+  stopping = true;
+  console.log(JSON.stringify({ phase: 'report', agents: n, welcomed, heartbeats, closes, errors, reconnects, maxLagMs }));
   for (const ws of sockets) ws.terminate();
   process.exit(0);
 });

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fakeHardware, FLEET_ACCELERATOR } from './fleet-hardware.js';
-import { Client, cpuSecondsOf, root, startServer } from './server.js';
+import { Client, cpuSecondsOf, root, rssMiBOf, startServer } from './server.js';
 import { round } from './stats.js';
 
 const args = process.argv.slice(2);
@@ -80,7 +80,7 @@ interface Worker {
 
 function startWorker(dir: string, k: number, url: string, nodes: readonly { nodeId: string; nodeToken: string }[]): Worker {
   const file = join(dir, `plan-${k}.json`);
-  writeFileSync(file, JSON.stringify({ url, intervalMs, connectPerSecond: 2_000, nodes }));
+  writeFileSync(file, JSON.stringify({ url, intervalMs, connectPerSecond: 1_000, nodes }));
   const proc = spawn(process.execPath, ['--max-old-space-size=4096', join(root, 'dist/bench/fleet-agents.js'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: proc.stdout! });
   let onConnected!: () => void;
@@ -104,16 +104,20 @@ async function main(): Promise<void> {
     await provider.call('POST', '/auth/signup', { email: 'fleet@bench.local', password: 'provider-password', role: 'provider', displayName: 'Fleet' });
     const nodes: { nodeId: string; nodeToken: string }[] = [];
     let workers: Worker[] = [];
+    let connectedUpTo = 0;
     for (const size of sizes) {
       const enrollStart = performance.now();
       await enroll(provider, url, size - nodes.length, nodes);
       const enrollS = (performance.now() - enrollStart) / 1000;
-      for (const w of workers) w.proc.kill('SIGTERM');
-      await Promise.all(workers.map((w) => w.report));
-      workers = [];
-      for (let k = 0; k * AGENTS_PER_WORKER < size; k++) workers.push(startWorker(dir, k, url, nodes.slice(k * AGENTS_PER_WORKER, Math.min(size, (k + 1) * AGENTS_PER_WORKER))));
+      // The agents already running stay; new workers bring up only this stage's new nodes.
+      const added: Worker[] = [];
+      for (let from = connectedUpTo; from < size; from += AGENTS_PER_WORKER) {
+        added.push(startWorker(dir, workers.length + added.length, url, nodes.slice(from, Math.min(size, from + AGENTS_PER_WORKER))));
+      }
+      connectedUpTo = size;
+      workers = [...workers, ...added];
       const connectStart = performance.now();
-      await Promise.all(workers.map((w) => w.connected));
+      await Promise.all(added.map((w) => w.connected));
       const connectS = (performance.now() - connectStart) / 1000;
       await sleep(intervalMs); // every agent has sent its first heartbeat
       const before = await metrics(url);
@@ -127,7 +131,7 @@ async function main(): Promise<void> {
       const beats = metric(after, /heartbeats/) - metric(before, /heartbeats/);
       const row: Row = {
         nodes: size, connected: metric(after, /agents_connected/), missed: lost, heartbeatsPerSecond: round(beats / wallS, 1),
-        exchangeCpuPct: round((cpuS / wallS) * 100, 1), exchangeRssMiB: round(metric(after, /^process_resident_memory_bytes$/) / 2 ** 20, 0),
+        exchangeCpuPct: round((cpuS / wallS) * 100, 1), exchangeRssMiB: rssMiBOf(proc.pid!),
         enrollSeconds: round(enrollS, 1), connectSeconds: round(connectS, 1),
       };
       rows.push(row);
@@ -136,9 +140,9 @@ async function main(): Promise<void> {
     for (const w of workers) w.proc.kill('SIGTERM');
     const reports = await Promise.all(workers.map((w) => w.report));
     const held = rows.filter((r) => r.missed === 0 && r.connected >= r.nodes).map((r) => r.nodes);
-    const summary = { intervalMs, holdS, stages: rows, largestHeld: held.length ? Math.max(...held) : 0, agentLagMs: Math.max(...reports.map((r) => r['maxLagMs'] ?? 0)), target: { nodes: 20_000 } };
+    const summary = { intervalMs, holdS, stages: rows, largestHeld: held.length ? Math.max(...held) : 0, agentLagMs: Math.max(...reports.map((r) => r['maxLagMs'] ?? 0)), agentReconnects: reports.reduce((t, r) => t + (r['reconnects'] ?? 0), 0), target: { nodes: 20_000 } };
     if (json) console.log(JSON.stringify(summary));
-    else console.log(`bench:fleet — largest fleet held with no missed heartbeat: ${summary.largestHeld} nodes at ${intervalMs / 1000} s (target 20,000); worst agent-side send lag ${summary.agentLagMs} ms; ${process.version}`);
+    else console.log(`bench:fleet — largest fleet held with no missed heartbeat: ${summary.largestHeld} nodes at ${intervalMs / 1000} s (target 20,000); worst agent-side send lag ${summary.agentLagMs} ms; ${summary.agentReconnects} agent redials in the last stage; ${process.version}`);
   } finally {
     proc.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
