@@ -525,6 +525,8 @@ describe('web app (Chromium against suanli serve)', () => {
     await fee.getByLabel('Fee (basis points, 100 = 1%)').fill('300');
     await fee.getByRole('button', { name: 'Set fee' }).click();
     await expect.poll(() => page.getByTestId('fee-done').innerText(), POLL).toContain('300 bps');
+    expect((await apiGet<{ feeBps: number }>(admin, '/api/v1/admin/fee')).feeBps).toBe(300);
+    await expect.poll(() => page.getByTestId('fee-now').innerText(), POLL).toContain('300 bps');
 
     const L40S = 'nvidia-l40s-48g@cn-shanghai';
     const haltRow = page.locator(`[data-testid=halts-table] tr[data-market="${L40S}"]`);
@@ -534,6 +536,18 @@ describe('web app (Chromium against suanli serve)', () => {
     await shot(page, 'journey4-admin-halted');
     await haltRow.getByRole('button', { name: `Resume ${L40S}` }).click();
     await expect.poll(async () => (await apiGet<{ items: Market[] }>(admin, '/api/v1/markets')).items.find((m) => m.market === L40S)?.halted, POLL).toBe(false);
+
+    // Disable a user from the list (then enable them again): the API holds it each time.
+    const extra = `extra-${STAMP}@example.com`;
+    const made = await apiSend<{ user: { id: string } }>(admin, 'POST', '/api/v1/admin/users', { email: extra, password: 'extra-password-1', role: 'buyer', displayName: 'Extra' });
+    await page.reload();
+    const disabledOf = async (): Promise<string | null | undefined> =>
+      (await apiGet<{ items: { id: string; disabledAt: string | null }[] }>(admin, '/api/v1/admin/users?limit=200')).items.find((x) => x.id === made.user.id)?.disabledAt;
+    await page.getByRole('button', { name: `Disable ${extra}` }).click();
+    await expect.poll(disabledOf, POLL).not.toBeNull();
+    await expect.poll(() => page.locator(`[data-user="${made.user.id}"] td[data-disabled]`).getAttribute('data-disabled'), POLL).toBe('true');
+    await page.getByRole('button', { name: `Enable ${extra}` }).click();
+    await expect.poll(disabledOf, POLL).toBeNull();
 
     const users = (await apiGet<{ items: { email: string }[] }>(admin, '/api/v1/admin/users?limit=200')).items;
     await expect.poll(() => page.locator('[data-testid=users-table] tbody tr').count(), POLL).toBe(users.length);

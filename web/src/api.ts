@@ -15,6 +15,7 @@ export interface User {
   role: 'buyer' | 'provider' | 'admin';
   displayName: string;
   createdAt: string;
+  disabledAt?: string | null;
 }
 export interface Page<T> {
   items: T[];
@@ -348,6 +349,8 @@ export const api = {
   setFee: (feeBps: number) => request<{ feeBps: number }>('PUT', '/admin/fee', { feeBps }),
   halt: (market: string, halted: boolean) => request<{ market: string; halted: boolean; haltedMarkets: string[] }>('POST', `/admin/markets/${encodeURIComponent(market)}/${halted ? 'halt' : 'resume'}`),
   users: (cursor?: string) => request<Page<User>>('GET', `/admin/users${q({ cursor, limit: 200 })}`),
+  setUserDisabled: (userId: string, disabled: boolean) => request<{ user: User }>('POST', `/admin/users/${encodeURIComponent(userId)}/${disabled ? 'disable' : 'enable'}`),
+  fee: () => request<{ feeBps: number }>('GET', '/admin/fee'),
   readyz: () => request<{ status: string; journalSeq: number; reason?: string }>('GET', '/readyz'),
   estimate: (kind: 'training' | 'inference' | 'payback' | 'platform-margin' | 'convert', body: Record<string, unknown>) => request<Record<string, unknown>>('POST', `/estimate/${kind}`, body),
 };

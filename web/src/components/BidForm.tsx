@@ -62,6 +62,7 @@ export function BidForm({ acceleratorIds, regionIds, book, onPlaced }: { acceler
   const [limit, setLimit] = useState(bestAsk ? (bestAsk / 100).toFixed(2) : '30.00');
   const [tif, setTif] = useState<'GTC' | 'IOC' | 'FOK'>('GTC');
   const [partial, setPartial] = useState(false);
+  const [rematch, setRematch] = useState(false);
   const [runtime, setRuntime] = useState<'process' | 'docker'>('process');
   const [command, setCommand] = useState('');
   const [image, setImage] = useState('');
@@ -101,6 +102,7 @@ export function BidForm({ acceleratorIds, regionIds, book, onPlaced }: { acceler
       hours: hoursN,
       timeInForce: tif,
       ...(partial ? { allowPartial: true } : {}),
+      ...(rematch ? { rematch: true } : {}),
       ...(gpn ? { gpusPerNode: gpn } : {}),
       ...(mode === 'gpus' ? { gpus: gpusN, limitFenPerGpuHour: limitFen! } : { computeP, limitFenPerPHour: limitFen! }),
     };
@@ -157,6 +159,9 @@ export function BidForm({ acceleratorIds, regionIds, book, onPlaced }: { acceler
         </Field>
         <label className="inline check">
           <input type="checkbox" checked={partial} onChange={(e) => setPartial(e.target.checked)} /> {t('allowPartial')}
+        </label>
+        <label className="inline check">
+          <input type="checkbox" name="rematch" checked={rematch} onChange={(e) => setRematch(e.target.checked)} /> {t('rematch')}
         </label>
       </div>
       <details className="workload" open={command !== '' || image !== ''}>

@@ -70,6 +70,7 @@ function AdminBody() {
   const [vAmount, setVAmount] = useState('500');
   const [vDays, setVDays] = useState('30');
   const [feeBps, setFeeBps] = useState('500');
+  const feeNow = useAsync(() => api.fee(), []);
   const [haltError, setHaltError] = useState<unknown>(undefined);
   const fen = (yuan: string): string => {
     const f = parseYuanToFen(yuan);
@@ -77,6 +78,16 @@ function AdminBody() {
     return String(f);
   };
   const u = users.data ?? [];
+  const [userError, setUserError] = useState<unknown>(undefined);
+  const toggleUser = async (x: User): Promise<void> => {
+    setUserError(undefined);
+    try {
+      await api.setUserDisabled(x.id, !x.disabledAt);
+      users.reload();
+    } catch (e) {
+      setUserError(e);
+    }
+  };
   return (
     <>
       <h1>{t('adminTitle')}</h1>
@@ -102,11 +113,15 @@ function AdminBody() {
             testId="fee"
             action={async () => {
               const r = await api.setFee(Number(feeBps));
+              feeNow.reload();
               return `${t('feeSet')}: ${r.feeBps} bps (${(r.feeBps / 100).toFixed(2)}%)`;
             }}
           >
             <Field label={t('feeBps')}>{(id) => <input id={id} name="feeBps" inputMode="numeric" value={feeBps} onChange={(e) => setFeeBps(e.target.value)} />}</Field>
           </ActionForm>
+          <p className="muted small" data-testid="fee-now">
+            {t('feeNow')}: {feeNow.data ? `${feeNow.data.feeBps} bps (${(feeNow.data.feeBps / 100).toFixed(2)}%)` : '—'}
+          </p>
         </Section>
       </div>
       <Section title={t('sponsor')}>
@@ -170,6 +185,7 @@ function AdminBody() {
       </Section>
       <div className="cols">
         <Section title={t('users')}>
+          <ErrorBox error={userError} />
           <Loaded state={users}>
             {(items) => (
               <div className="table-wrap short">
@@ -179,6 +195,7 @@ function AdminBody() {
                       <th scope="col">{t('email')}</th>
                       <th scope="col">{t('role')}</th>
                       <th scope="col">{t('created')}</th>
+                      <th scope="col">{t('accountState')}</th>
                     </tr>
                   </thead>
                   <tbody>
@@ -187,6 +204,14 @@ function AdminBody() {
                         <th scope="row">{x.email}</th>
                         <td>{t(`role_${x.role}`)}</td>
                         <td>{formatTime(x.createdAt, lang)}</td>
+                        <td data-disabled={x.disabledAt ? 'true' : 'false'}>
+                          {x.disabledAt ? t('disabledState') : t('active')}{' '}
+                          {x.role === 'admin' ? null : (
+                            <button type="button" className="small" aria-label={`${x.disabledAt ? t('enable') : t('disable')} ${x.email}`} onClick={() => void toggleUser(x)}>
+                              {x.disabledAt ? t('enable') : t('disable')}
+                            </button>
+                          )}
+                        </td>
                       </tr>
                     ))}
                   </tbody>
