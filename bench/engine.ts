@@ -11,7 +11,7 @@ import { OrderBook } from 'nodejs-order-book';
 import { Engine } from '../src/core/market/engine.js';
 import type { Command, EngineCatalog } from '../src/core/market/types.js';
 import { mulberry32 } from '../src/core/prng.js';
-import { latencyStats, round } from './stats.js';
+import { cpuMsSince, type GcStats, latencyStats, round, watchGc } from './stats.js';
 
 interface Order {
   readonly buy: boolean;
@@ -40,6 +40,9 @@ interface Result {
   readonly ordersPerSecond: number;
   readonly matchedQuantity: number;
   readonly latency: ReturnType<typeof latencyStats>;
+  /** CPU time of the measured loop, all threads (GC helpers included): steadier than wall time on a shared machine. */
+  readonly cpuMs: number;
+  gc?: GcStats;
 }
 
 function runOurs(orders: readonly Order[], tag: string): Result {
@@ -47,6 +50,7 @@ function runOurs(orders: readonly Order[], tag: string): Result {
   const lat = new Float64Array(orders.length);
   let now = 1_767_225_600_000;
   let matched = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < orders.length; i++) {
     const o = orders[i]!;
@@ -71,13 +75,14 @@ function runOurs(orders: readonly Order[], tag: string): Result {
     for (const e of events) if (e.type === 'trade') matched += e.gpus;
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { ordersPerSecond: Math.round(orders.length / seconds), matchedQuantity: matched, latency: latencyStats(lat) };
+  return { ordersPerSecond: Math.round(orders.length / seconds), matchedQuantity: matched, latency: latencyStats(lat), cpuMs: cpuMsSince(cpu0) };
 }
 
 function runPeer(orders: readonly Order[], tag: string): Result {
   const ob = new OrderBook();
   const lat = new Float64Array(orders.length);
   let matched = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < orders.length; i++) {
     const o = orders[i]!;
@@ -87,10 +92,10 @@ function runPeer(orders: readonly Order[], tag: string): Result {
     matched += o.size - (r.quantityLeft ?? 0);
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { ordersPerSecond: Math.round(orders.length / seconds), matchedQuantity: matched, latency: latencyStats(lat) };
+  return { ordersPerSecond: Math.round(orders.length / seconds), matchedQuantity: matched, latency: latencyStats(lat), cpuMs: cpuMsSince(cpu0) };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
   const n = Number(args[args.indexOf('--orders') + 1] ?? 0) || 1_000_000;
@@ -98,20 +103,25 @@ function main(): void {
   const orders = workload(n, 42);
   runPeer(warm, 'w');
   runOurs(warm, 'w');
+  let stopGc = watchGc();
   const peer = runPeer(orders, 'm');
+  peer.gc = await stopGc();
+  stopGc = watchGc();
   const ours = runOurs(orders, 'm');
+  ours.gc = await stopGc();
   const ratio = round(ours.ordersPerSecond / peer.ordersPerSecond, 2);
-  const report = { orders: n, node: process.version, suanli: ours, nodejsOrderBook: peer, throughputRatio: ratio, target: { ratio: 3, maxPauseMs: 20 } };
+  const cpuRatio = round(peer.cpuMs / ours.cpuMs, 2);
+  const report = { orders: n, node: process.version, suanli: ours, nodejsOrderBook: peer, throughputRatio: ratio, cpuRatio, target: { ratio: 3, maxPauseMs: 20 } };
   if (json) {
     console.log(JSON.stringify(report));
     return;
   }
   const row = (name: string, r: Result): string =>
-    `${name.padEnd(20)} ${String(r.ordersPerSecond).padStart(10)} orders/s  p50 ${r.latency.p50Us} µs  p99 ${r.latency.p99Us} µs  p99.9 ${r.latency.p999Us} µs  longest ${r.latency.maxMs} ms  matched ${r.matchedQuantity}`;
+    `${name.padEnd(20)} ${String(r.ordersPerSecond).padStart(10)} orders/s  p50 ${r.latency.p50Us} µs  p99 ${r.latency.p99Us} µs  p99.9 ${r.latency.p999Us} µs  longest ${r.latency.maxMs} ms  matched ${r.matchedQuantity}  CPU ${r.cpuMs} ms  GC ${r.gc?.totalMs} ms (longest ${r.gc?.maxMs} ms)`;
   console.log(`bench:engine — ${n} limit orders, mulberry32(42), ${process.version}`);
   console.log(row('suanli', ours));
   console.log(row('nodejs-order-book', peer));
-  console.log(`ratio ${ratio}× (target ≥ 3×, longest pause ≤ 20 ms)`);
+  console.log(`ratio ${ratio}× (by CPU time ${cpuRatio}×) (target ≥ 3×, longest pause ≤ 20 ms)`);
 }
 
-main();
+await main();

@@ -1,4 +1,5 @@
 /** Latency statistics shared by the benchmarks. */
+import { PerformanceObserver } from 'node:perf_hooks';
 export interface LatencyStats {
   readonly p50Us: number;
   readonly p99Us: number;
@@ -26,4 +27,40 @@ export function median(xs: readonly number[]): number {
 export function round(x: number, d: number): number {
   const f = 10 ** d;
   return Math.round(x * f) / f;
+}
+
+/** What the GC did during a measured stretch (from `gc` performance entries). */
+export interface GcStats {
+  readonly count: number;
+  readonly totalMs: number;
+  readonly maxMs: number;
+}
+
+/**
+ * Start recording GC pauses; the returned function stops and reports them. Entries of a busy
+ * synchronous loop are delivered only once the event loop turns, so `stop` waits one turn.
+ */
+export function watchGc(): () => Promise<GcStats> {
+  const durations: number[] = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) durations.push(e.duration);
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return async () => {
+    await new Promise((r) => setTimeout(r, 10));
+    obs.disconnect();
+    let total = 0;
+    let max = 0;
+    for (const d of durations) {
+      total += d;
+      if (d > max) max = d;
+    }
+    return { count: durations.length, totalMs: round(total, 1), maxMs: round(max, 1) };
+  };
+}
+
+/** CPU time (user + system, all threads of the process) in ms since `from` (a process.cpuUsage()). */
+export function cpuMsSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return round((d.user + d.system) / 1e3, 1);
 }

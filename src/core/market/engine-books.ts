@@ -6,7 +6,7 @@
  * path, as it was when all of it was one class.
  */
 import { removeBooking } from './engine-capacity.js';
-import { bidAccepts, type Choice, deadlineOf, type FAsk, type FBid, type FBidBook, type FMarket, type FNode, type FOrder } from './engine-model.js';
+import { bidAccepts, type Choice, deadlineOf, type FAsk, type FBid, type FBidBook, type FBidIndex, type FMarket, type FNode, type FOrder } from './engine-model.js';
 import { type BidFields, type CatalogIndex, compatibleAcceleratorList, deciTflopsOf, indexCatalog, scaledLimit } from './rules.js';
 import { MinHeap } from '../heap.js';
 import { DenseIdMap, LevelIndex, ShardedMap, TimeHeap } from './structures.js';
@@ -93,6 +93,7 @@ export class EngineBooks {
     m = {
       key, acceleratorId, regionId, deciTflops: deciTflopsOf(this.catalog.accelerators.get(acceleratorId)!),
       all: new LevelIndex<FAsk>(false), awake: new LevelIndex<FAsk>(true), book: this.bookOf(acceleratorId), lastTrade: null,
+      regionBids: this.regionIndexOf(this.bookOf(acceleratorId), regionId),
       touchedAt: 0, rank: 0, halted: this.haltedMarkets.has(key),
     };
     byRegion.set(regionId, m);
@@ -173,10 +174,21 @@ export class EngineBooks {
         deciTflops: deciTflopsOf(this.catalog.accelerators.get(acceleratorId)!),
         bids: new LevelIndex<FBid>(false),
         future: new LevelIndex<FBid>(true),
+        byRegion: new Map(),
       };
       this.bidBooks.set(acceleratorId, book);
     }
     return book;
+  }
+
+  /** The index of `book` for bids limited to regions that include `regionId`, made on first use. */
+  private regionIndexOf(book: FBidBook, regionId: string): FBidIndex {
+    let index = book.byRegion.get(regionId);
+    if (index === undefined) {
+      index = { bids: new LevelIndex<FBid>(false), future: new LevelIndex<FBid>(true) };
+      book.byRegion.set(regionId, index);
+    }
+    return index;
   }
 
   // ---- indexes ---------------------------------------------------------------------------
@@ -189,11 +201,20 @@ export class EngineBooks {
     if (future) bid.stampB = stamp;
     bid.restLimit = bid.limit;
     bid.resting = true;
+    const regions = bid.regions;
     for (const acc of bid.accelerators) {
       const book = this.bookOf(acc);
       const key = -scaledLimit(bid.isCompute, bid.limit, book.deciTflops);
-      book.bids.insert(bid, key, bid.seq, stamp);
-      if (future) book.future.insert(bid, key, bid.seq, stamp);
+      if (regions === null) {
+        book.bids.insert(bid, key, bid.seq, stamp);
+        if (future) book.future.insert(bid, key, bid.seq, stamp);
+      } else {
+        for (const r of regions) {
+          const index = this.regionIndexOf(book, r);
+          index.bids.insert(bid, key, bid.seq, stamp);
+          if (future) index.future.insert(bid, key, bid.seq, stamp);
+        }
+      }
     }
   }
 
@@ -203,11 +224,20 @@ export class EngineBooks {
     bid.resting = false;
     const future = bid.startAt !== undefined;
     if (future) bid.stampB = 0;
+    const regions = bid.regions;
     for (const acc of bid.accelerators) {
       const book = this.bidBooks.get(acc)!;
       const key = -scaledLimit(bid.isCompute, bid.restLimit, book.deciTflops);
-      book.bids.remove(key);
-      if (future) book.future.remove(key);
+      if (regions === null) {
+        book.bids.remove(key);
+        if (future) book.future.remove(key);
+      } else {
+        for (const r of regions) {
+          const index = book.byRegion.get(r)!;
+          index.bids.remove(key);
+          if (future) index.future.remove(key);
+        }
+      }
     }
   }
 

@@ -59,6 +59,13 @@ export function indicesOfBits(bits: number): number[] {
   return out;
 }
 
+/** The indices of `bits` ascending, in an array of exact size (it goes out in a lease event). */
+export function exactIndicesOfBits(bits: number): number[] {
+  const out = new Array<number>(bitCount(bits));
+  for (let i = 0, k = 0; k < out.length; i++) if ((bits & (1 << i)) !== 0) out[k++] = i;
+  return out;
+}
+
 /** GPU indices as bits, or -1 when one does not fit (BIT_GPUS or more). */
 export function bitsOf(gpus: readonly number[]): number {
   let bits = 0;

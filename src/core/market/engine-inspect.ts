@@ -3,7 +3,7 @@
  * full invariant check behind `validateInternalState`. Neither is on a command path.
  */
 import { freeNow, indicesOfBits } from './engine-capacity.js';
-import { bidAccepts, BIT_GPUS, BOOKING_ROW, type FBid, type FBidBook, type FMarket, type FNode, type FOrder } from './engine-model.js';
+import { bidAccepts, BIT_GPUS, BOOKING_ROW, type FBid, type FBidBook, type FBidIndex, type FMarket, type FNode, type FOrder } from './engine-model.js';
 import { gpusWanted, limitPerGpuHour } from './rules.js';
 import type { DenseIdMap, ShardedMap } from './structures.js';
 import type { Depth, DepthLevel } from './types.js';
@@ -20,8 +20,8 @@ export function depthOf(m: FMarket | undefined, market: string, now: number): De
     else asks.push({ priceFenPerGpuHour: ask.price, gpus: free });
   }
   const bids = new Map<number, number>();
-  for (const b of m.book.bids.entries()) {
-    if (b.regions !== null && !b.regions.has(m.regionId)) continue;
+  // The market's bids: its accelerator's open ones and its region's (summed: order is no matter).
+  for (const b of [...m.book.bids.entries(), ...m.regionBids.bids.entries()]) {
     const p = limitPerGpuHour(b.isCompute, b.limit, m.deciTflops);
     bids.set(p, (bids.get(p) ?? 0) + gpusWanted(b.isCompute, b.remaining, m.deciTflops, b.gpusPerNode));
   }
@@ -121,16 +121,27 @@ export function validateEngineState(st: EngineInternals): void {
       }
     }
   }
+  let entries = 0;
   for (const [acc, book] of st.bidBooks) {
-    const bids = [...book.bids.entries()];
-    check(bids.length === book.bids.size, `${acc} bid index size`);
-    check(new Set(bids).size === bids.length, `${acc} bid listed twice`);
-    check(bids.every((b) => b.active && b.resting && st.restingBids.has(b) && b.accelerators.has(acc)), `${acc} stray bid indexed`);
-    const future = [...book.future.entries()];
-    check(future.length === book.future.size, `${acc} future index size`);
-    const expected = bids.filter((b) => b.startAt !== undefined);
-    check(future.length === expected.length && future.every((b, i) => b === expected[i]), `${acc} future index differs from the book`);
+    const indexes: [string | null, FBidIndex][] = [[null, book], ...book.byRegion];
+    for (const [region, index] of indexes) {
+      const name = region === null ? acc : `${acc} in ${region}`;
+      const bids = [...index.bids.entries()];
+      entries += bids.length;
+      check(bids.length === index.bids.size, `${name} bid index size`);
+      check(new Set(bids).size === bids.length, `${name} bid listed twice`);
+      check(bids.every((b) => b.active && b.resting && st.restingBids.has(b) && b.accelerators.has(acc)), `${name} stray bid indexed`);
+      check(bids.every((b) => (region === null ? b.regions === null : b.regions?.has(region) === true)), `${name} bid of other regions`);
+      const future = [...index.future.entries()];
+      check(future.length === index.future.size, `${name} future index size`);
+      const expected = bids.filter((b) => b.startAt !== undefined);
+      check(future.length === expected.length && future.every((b, i) => b === expected[i]), `${name} future index differs from the book`);
+    }
   }
+  let expectedEntries = 0;
+  for (const b of st.restingBids) expectedEntries += b.accelerators.size * (b.regions === null ? 1 : b.regions.size);
+  check(entries === expectedEntries, 'every resting bid is in the index of each accelerator (and region) it accepts');
+  for (const m of st.marketMap.values()) check(m.regionBids === m.book.byRegion.get(m.regionId), `${m.key} region index`);
   for (const o of st.orders.values()) {
     check(o.active, `${o.id} finished but remembered`);
     if (o.side === 'ask') check(o.stampA !== 0, `${o.id} missing from index`);

@@ -3,10 +3,10 @@
  * it makes; and retries of resting bids when capacity appears. The walk plans into scratch arrays
  * held here (no allocation per ask) and books only once the plan fills what must be filled.
  */
-import { bitCount, bitsOf, busyBits, countFree, freeIndices, freeNow, insertBooking } from './engine-capacity.js';
-import { allAsleep, askFits, bidAccepts, BIT_GPUS, Cursor, type FAsk, type FBid, type FMarket, type FNode } from './engine-model.js';
+import { bitCount, bitsOf, busyBits, countFree, exactIndicesOfBits, freeIndices, freeNow, insertBooking } from './engine-capacity.js';
+import { allAsleep, askFits, bidAccepts, BIT_GPUS, Cursor, siftCursors, type FAsk, type FBid, type FMarket, type FNode } from './engine-model.js';
 import { EngineBooks } from './engine-books.js';
-import { allocateInAsk, compareNormalised, gpusWanted, type NodeFree, withinLimit } from './rules.js';
+import { allocateInAsk, gpusWanted, type NodeFree, withinLimit } from './rules.js';
 import { type LevelIndex, lowerBound } from './structures.js';
 import { DECI_TFLOPS_PER_P, MS_PER_HOUR } from './types.js';
 
@@ -16,13 +16,16 @@ export class EngineMatcher extends EngineBooks {
   private mUsable = 0;
   private readonly planAsks: FAsk[] = [];
   private readonly planNodes: FNode[] = [];
-  private readonly planGpus: (readonly number[])[] = [];
+  /** Per plan item, its GPU indices; null where `planBits` holds them all (built when booked). */
+  private readonly planGpus: (readonly number[] | null)[] = [];
   /** Per plan item, its GPU indices as bits, or -1 when one is BIT_GPUS or more. */
   private readonly planBits: number[] = [];
   private readonly sleepy: FAsk[] = [];
   /** Entries in use of the plan arrays and of `sleepy` (stale ones beyond are overwritten). */
   private planCount = 0;
   private sleepyCount = 0;
+  /** Cursors of `matchBid`'s walk over several markets, reused (see there). */
+  private readonly cursors: Cursor[] = [];
   /** A one-ask list for `retry` (never re-entered). */
   private readonly oneAsk: FAsk[] = [];
 
@@ -60,18 +63,18 @@ export class EngineMatcher extends EngineBooks {
         if (useAwake && freeNow(ask, this.lastNow) === 0) this.addSleepy(ask);
         return;
       }
-      let gpus: number[];
+      let gpus: number[] | null = null;
       let bits = 0;
       if (free !== null) {
         gpus = n === free.length ? free : free.slice(0, n);
         bits = bitsOf(gpus);
       } else {
-        // The lowest n free indices, built at their final size.
-        gpus = new Array<number>(n);
+        // The lowest n free indices, as bits: the array is built only if the plan is booked
+        // (an all-or-none walk that falls short books nothing).
         for (let i = 0, k = 0; k < n; i++) {
           if ((busy & (1 << i)) === 0) {
-            gpus[k++] = i;
             bits |= 1 << i;
+            k++;
           }
         }
       }
@@ -79,15 +82,29 @@ export class EngineMatcher extends EngineBooks {
       this.mRemaining -= isCompute ? n * dt : n;
       return;
     }
+    // Several nodes, or whole-node units. Count what each online node could give first, without
+    // allocating: most asks a walk passes give nothing (busy, or too small for an all-or-none
+    // need), and then the allocation rule, which never takes more than these counts, finds none.
+    const nodes = ask.nodes;
+    const wholeNodes = ask.unit === 'node';
+    let usableTotal = 0;
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      if (node.status !== 'online') continue;
+      const f = countFree(node, s, e);
+      usableTotal += wholeNodes ? (f === node.gpuCount ? f : 0) : gpn ? f - (f % gpn) : f;
+    }
+    this.mUsable += isCompute ? usableTotal * dt : usableTotal;
+    if (usableTotal === 0) {
+      if (useAwake && freeNow(ask, this.lastNow) === 0) this.addSleepy(ask);
+      return;
+    }
     const free: NodeFree[] = [];
     const online: FNode[] = [];
-    for (const node of ask.nodes) {
+    for (const node of nodes) {
       if (node.status !== 'online') continue;
       online.push(node);
-      const f = freeIndices(node, s, e);
-      free.push({ nodeId: node.id, gpuCount: node.gpuCount, free: f });
-      const usable = ask.unit === 'node' ? (f.length === node.gpuCount ? f.length : 0) : gpn ? f.length - (f.length % gpn) : f.length;
-      this.mUsable += isCompute ? usable * dt : usable;
+      free.push({ nodeId: node.id, gpuCount: node.gpuCount, free: freeIndices(node, s, e) });
     }
     const allocs = allocateInAsk(free, ask.unit, need, gpn);
     if (allocs.length === 0 && useAwake && freeNow(ask, this.lastNow) === 0) this.addSleepy(ask);
@@ -97,7 +114,7 @@ export class EngineMatcher extends EngineBooks {
     }
   }
 
-  private addPlan(ask: FAsk, node: FNode, gpus: readonly number[], bits: number): void {
+  private addPlan(ask: FAsk, node: FNode, gpus: readonly number[] | null, bits: number): void {
     const k = this.planCount++;
     if (k < this.planAsks.length) {
       this.planAsks[k] = ask;
@@ -155,25 +172,33 @@ export class EngineMatcher extends EngineBooks {
         }
       }
     } else if (markets.length > 1) {
-      const cursors: Cursor[] = [];
-      for (const m of markets) {
-        const c = new Cursor(useAwake ? m.awake : m.all);
-        if (c.current && withinLimit(isCompute, limit, c.current.price, m.deciTflops)) cursors.push(c);
+      // One cursor per market, from a pool (the walk is never re-entered), kept as a binary
+      // min-heap in cursors[0..live) by (normalised price, seq) of their current ask: a bid open
+      // to dozens of markets picks each next ask in log time, not by a scan of every market.
+      // The order is total (no two asks share a seq), so the walk is the same as a scan's.
+      const cursors = this.cursors;
+      let live = 0;
+      for (let j = 0; j < markets.length; j++) {
+        const m = markets[j]!;
+        if (live === cursors.length) cursors.push(new Cursor());
+        const c = cursors[live]!.reset(useAwake ? m.awake : m.all);
+        if (c.current && withinLimit(isCompute, limit, c.current.price, m.deciTflops)) live++;
       }
-      while (this.mRemaining > 0 && cursors.length > 0) {
-        let best = 0;
-        for (let i = 1; i < cursors.length; i++) {
-          const a = cursors[i]!.current!;
-          const b = cursors[best]!.current!;
-          const c = compareNormalised(isCompute, a.price, a.market.deciTflops, b.price, b.market.deciTflops);
-          if (c < 0 || (c === 0 && a.seq < b.seq)) best = i;
-        }
-        const cur = cursors[best]!;
+      for (let i = (live >> 1) - 1; i >= 0; i--) siftCursors(cursors, live, i, isCompute);
+      while (this.mRemaining > 0 && live > 0) {
+        const cur = cursors[0]!;
         this.take(bid, cur.current!, s, e, useAwake);
         cur.next();
         const nxt = cur.current;
-        if (!nxt || !withinLimit(isCompute, limit, nxt.price, nxt.market.deciTflops)) cursors.splice(best, 1);
+        if (!nxt || !withinLimit(isCompute, limit, nxt.price, nxt.market.deciTflops)) {
+          // Spent: swap it behind the heap (it stays in the pool).
+          live--;
+          cursors[0] = cursors[live]!;
+          cursors[live] = cur;
+        }
+        siftCursors(cursors, live, 0, isCompute);
       }
+      for (let i = 0; i < cursors.length; i++) cursors[i]!.release();
     }
     for (let i = 0; i < this.sleepyCount; i++) this.sleep(sleepy[i]!);
     const remaining = this.mRemaining;
@@ -189,7 +214,8 @@ export class EngineMatcher extends EngineBooks {
     for (let k = 0; k < planLength; k++) {
       const ask = planAsks[k]!;
       const node = planNodes[k]!;
-      const gpuIndices = planGpus[k]!;
+      const bits = planBits[k]!;
+      const gpuIndices = planGpus[k] ?? exactIndicesOfBits(bits);
       const n = ++this.tradeSeq;
       const tradeId = `t${n}`;
       const leaseId = `l${n}`;
@@ -206,7 +232,6 @@ export class EngineMatcher extends EngineBooks {
       this.leases.set(n, node);
       this.leaseEnds.push(e, n);
       if (s > now) this.leaseStarts.push(s, n);
-      const bits = planBits[k]!;
       insertBooking(node, s, e, bits, bits < 0 ? gpuIndices : null, n);
       market.lastTrade = price;
       this.touch(market);
@@ -262,60 +287,103 @@ export class EngineMatcher extends EngineBooks {
   protected retry(m: FMarket, asks: readonly FAsk[], gained: readonly FAsk[] = asks): void {
     let minPrice = Infinity;
     for (const a of asks) if (a.active && a.price < minPrice) minPrice = a.price;
-    const book = m.book;
-    if (minPrice === Infinity || book.bids.size === 0 || m.halted) return;
+    const open = m.book;
+    const local = m.regionBids;
+    if (minPrice === Infinity || (open.bids.size === 0 && local.bids.size === 0) || m.halted) return;
     const threshold = minPrice * DECI_TFLOPS_PER_P;
     // Walk every resting bid, best first, while start-now bids can still use the capacity; once
     // it is all taken for now (every ask asleep), only future-start bids can: continue in their
     // index from the same place. Skipping start-now bids then is exact (they cannot match).
-    const from = this.retryIn(m, book.bids, asks, gained, threshold, -Infinity, 0, true);
-    if (from !== null && book.future.size > 0) this.retryIn(m, book.future, asks, gained, threshold, from.key, from.seq, false);
+    const from = this.retryIn(open.bids, local.bids, asks, gained, threshold, -Infinity, 0, true);
+    if (from && (open.future.size > 0 || local.future.size > 0)) {
+      this.retryIn(open.future, local.future, asks, gained, threshold, this.fromKey, this.fromSeq, false);
+    }
   }
 
+  /** Where `retryIn` stopped when every ask went to sleep (the next bid not yet tried). */
+  private fromKey = 0;
+  private fromSeq = 0;
+
   /**
-   * Retries the bids of `index` from position (key, seq) on. With `stopWhenAsleep`, returns the
-   * position where every ask went to sleep (the next bid not yet tried), else null.
+   * Retries the bids of indexes `a` and `b` (a market's open and regional bids: no bid is in
+   * both), merged in (key, seq) order, from position (key, seq) on. With `stopWhenAsleep`,
+   * returns true when every ask went to sleep, the position in `fromKey`/`fromSeq`.
    */
   private retryIn(
-    m: FMarket,
-    bids: LevelIndex<FBid>,
+    a: LevelIndex<FBid>,
+    b: LevelIndex<FBid>,
     asks: readonly FAsk[],
     gained: readonly FAsk[],
     threshold: number,
     fromKey: number,
     fromSeq: number,
     stopWhenAsleep: boolean,
-  ): { key: number; seq: number } | null {
-    const keys = bids.keys;
-    // Matching only marks entries dead or compacts into new arrays, so walking the captured
-    // arrays stays valid; the next level is found by key because emptied levels leave `keys`.
-    for (let ki = lowerBound(keys, fromKey); ki < keys.length; ) {
-      const key = keys[ki]!;
-      if (-key < threshold) break;
-      const level = bids.levelAt(ki);
-      const items = level.items;
-      const stamps = level.stamps;
-      const seqs = level.seqs;
-      for (let i = level.head; i < items.length; i++) {
-        const bid = items[i]!;
-        if (key === fromKey && seqs[i]! < fromSeq) continue;
-        if (!bids.isLive(bid, stamps[i]!)) continue;
-        if (stopWhenAsleep && allAsleep(asks)) return { key, seq: seqs[i]! };
-        if (bid.regions !== null && !bid.regions.has(m.regionId)) continue;
-        const here = this.gainFor(bid, asks);
-        if (here === 0) continue;
-        if (!bid.allowPartial) {
-          const gain = gained === asks ? here : this.gainFor(bid, gained);
-          if (bid.reach + gain < bid.remaining) {
-            bid.reach += gain; // still cannot fill all-or-none: no walk needed
-            continue;
-          }
+  ): boolean {
+    const keysA = a.keys;
+    const keysB = b.keys;
+    let ka = lowerBound(keysA, fromKey);
+    let kb = lowerBound(keysB, fromKey);
+    for (;;) {
+      const keyA = ka < keysA.length ? keysA[ka]! : Infinity;
+      const keyB = kb < keysB.length ? keysB[kb]! : Infinity;
+      const key = keyA < keyB ? keyA : keyB;
+      if (key === Infinity || -key < threshold) break;
+      // Matching only marks entries dead or compacts into new arrays, so walking the captured
+      // arrays stays valid; the next level is found by key because emptied levels leave `keys`.
+      const la = keyA === key ? a.levelAt(ka) : null;
+      const lb = keyB === key ? b.levelAt(kb) : null;
+      const itemsA = la !== null ? la.items : null;
+      const seqsA = la !== null ? la.seqs : null;
+      const stampsA = la !== null ? la.stamps : null;
+      const itemsB = lb !== null ? lb.items : null;
+      const seqsB = lb !== null ? lb.seqs : null;
+      const stampsB = lb !== null ? lb.stamps : null;
+      const endA = itemsA !== null ? itemsA.length : 0;
+      const endB = itemsB !== null ? itemsB.length : 0;
+      let i = la !== null ? la.head : 0;
+      let j = lb !== null ? lb.head : 0;
+      while (i < endA || j < endB) {
+        let bid: FBid;
+        let seq: number;
+        let live: boolean;
+        if (j >= endB || (i < endA && seqsA![i]! < seqsB![j]!)) {
+          bid = itemsA![i]!;
+          seq = seqsA![i]!;
+          live = a.isLive(bid, stampsA![i]!);
+          i++;
+        } else {
+          bid = itemsB![j]!;
+          seq = seqsB![j]!;
+          live = b.isLive(bid, stampsB![j]!);
+          j++;
         }
-        this.matchBid(bid);
-        if (bid.remaining === 0) this.events.push({ type: 'order_filled', orderId: bid.id });
+        if (key === fromKey && seq < fromSeq) continue;
+        if (!live) continue;
+        if (stopWhenAsleep && allAsleep(asks)) {
+          this.fromKey = key;
+          this.fromSeq = seq;
+          return true;
+        }
+        this.retryBid(bid, asks, gained);
       }
-      ki = lowerBound(keys, key + 1);
+      ka = lowerBound(keysA, key + 1);
+      kb = lowerBound(keysB, key + 1);
     }
-    return null;
+    return false;
+  }
+
+  /** One resting bid of a retry: walk it again unless the new capacity cannot be of use to it. */
+  private retryBid(bid: FBid, asks: readonly FAsk[], gained: readonly FAsk[]): void {
+    const here = this.gainFor(bid, asks);
+    if (here === 0) return;
+    if (!bid.allowPartial) {
+      const gain = gained === asks ? here : this.gainFor(bid, gained);
+      if (bid.reach + gain < bid.remaining) {
+        bid.reach += gain; // still cannot fill all-or-none: no walk needed
+        return;
+      }
+    }
+    this.matchBid(bid);
+    if (bid.remaining === 0) this.events.push({ type: 'order_filled', orderId: bid.id });
   }
 }

@@ -3,23 +3,33 @@
  * that need none of the engine's state. Split from engine.ts so each file reads in one sitting;
  * the engine classes (engine-books.ts, engine-match.ts, engine.ts) share these types.
  */
+import { compareNormalised } from './rules.js';
 import type { LevelIndex } from './structures.js';
 import type { AskUnit, NodeStatus, TimeInForce } from './types.js';
 
 /**
- * Resting bids per accelerator (not per market: a bid open to any region would otherwise sit in
- * dozens of indexes). A bid's limit scales the same way in every region of one accelerator, so
- * the order within a market is this order filtered by region.
+ * Resting bids by limit (keyed by minus the limit scaled to one accelerator, so ascending order
+ * is best bid first, then by seq).
  */
-export interface FBidBook {
-  readonly deciTflops: number;
-  /** Keyed by minus the scaled limit, so ascending order is best bid first. */
+export interface FBidIndex {
   readonly bids: LevelIndex<FBid>;
   /**
    * The future-start bids of `bids` again, in the same order (stamp slot B). Once the capacity a
    * retry is offering is all taken for now, only these can still use it: the retry continues here.
    */
   readonly future: LevelIndex<FBid>;
+}
+/**
+ * Resting bids per accelerator: those open to any region here, those limited to some regions in
+ * `byRegion` under each region they accept. Not per market: a bid open to any region would
+ * otherwise sit in dozens of indexes; and not one index per accelerator: a retry in one market
+ * would walk (and skip one by one) every other region's bids. A bid's limit scales the same way
+ * in every region of one accelerator, so a market's bids in order are its accelerator's open
+ * index and its region's index merged.
+ */
+export interface FBidBook extends FBidIndex {
+  readonly deciTflops: number;
+  readonly byRegion: Map<string, FBidIndex>;
 }
 export interface FMarket {
   readonly key: string;
@@ -31,6 +41,8 @@ export interface FMarket {
   /** Active asks with some GPU free now (slot B). */
   readonly awake: LevelIndex<FAsk>;
   readonly book: FBidBook;
+  /** `book.byRegion` of this market's region: the bids limited to regions that include it. */
+  readonly regionBids: FBidIndex;
   lastTrade: number | null;
   /** Halted by an operator: its asks trade with nobody until resumed. */
   halted: boolean;
@@ -105,7 +117,7 @@ export interface FBid {
   reach: number;
   /** Compatible existing markets. */
   readonly markets: FMarket[];
-  /** While resting: in the bid book of each accelerator it accepts, keyed by this limit. */
+  /** While resting: in the bid book of each accelerator it accepts (per region if it names regions), keyed by this limit. */
   resting: boolean;
   restLimit: number;
   /** Stamp of its entries in the bid books (0: none). */
@@ -131,18 +143,30 @@ export function askFits(bid: FBid, ask: FAsk, e: number): boolean {
   return ask.availableUntil === undefined || e <= ask.availableUntil;
 }
 
-/** Walks one ask index in (price, seq) order, skipping dead entries. */
+/**
+ * Walks one ask index in (price, seq) order, skipping dead entries. Reusable: `reset` starts a
+ * walk (the matcher keeps a pool, so a walk over many markets allocates none).
+ */
 export class Cursor {
   private ki = 0;
   private ii = 0;
+  private index: LevelIndex<FAsk> | null = null;
   current: FAsk | null = null;
-  constructor(private readonly index: LevelIndex<FAsk>) {
+  reset(index: LevelIndex<FAsk>): this {
+    this.index = index;
+    this.ki = 0;
     const level = index.keys.length > 0 ? index.levelAt(0) : undefined;
     this.ii = level ? level.head - 1 : 0;
     this.next();
+    return this;
+  }
+  /** Drop the references of a finished walk (a pooled cursor must not keep an ask alive). */
+  release(): void {
+    this.index = null;
+    this.current = null;
   }
   next(): void {
-    const index = this.index;
+    const index = this.index!;
     const keys = index.keys;
     this.ii++;
     while (this.ki < keys.length) {
@@ -161,6 +185,29 @@ export class Cursor {
     }
     this.current = null;
   }
+}
+
+/** Whether cursor `a`'s ask comes before `b`'s in a walk: cheaper per GPU (or per P), then older. */
+function before(a: Cursor, b: Cursor, isCompute: boolean): boolean {
+  const x = a.current!;
+  const y = b.current!;
+  const c = compareNormalised(isCompute, x.price, x.market.deciTflops, y.price, y.market.deciTflops);
+  return c < 0 || (c === 0 && x.seq < y.seq);
+}
+
+/** Restore the min-heap order (see `before`) of cursors heap[0..n) below position i. */
+export function siftCursors(heap: Cursor[], n: number, i: number, isCompute: boolean): void {
+  const item = heap[i]!;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= n) break;
+    const r = l + 1;
+    const m = r < n && before(heap[r]!, heap[l]!, isCompute) ? r : l;
+    if (!before(heap[m]!, item, isCompute)) break;
+    heap[i] = heap[m]!;
+    i = m;
+  }
+  heap[i] = item;
 }
 
 export function deadlineOf(o: FOrder): number {

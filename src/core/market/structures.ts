@@ -28,9 +28,14 @@ export interface Level<T> {
  * outnumber the live ones.
  */
 export class LevelIndex<T extends Stamped> {
-  /** Level keys ascending, and the levels in the same order (found by binary search: no hashing of keys). */
+  /** Level keys ascending (found by binary search). */
   readonly keys: number[] = [];
-  private readonly levels: Level<T>[] = [];
+  /**
+   * The levels by key. Not an array beside `keys`: inserting a new level mid-way would move the
+   * level pointers up one by one, and moving pointers costs a write barrier each (they are most
+   * of a new bid's cost); the numbers of `keys` move with a plain memmove.
+   */
+  private readonly levels = new Map<number, Level<T>>();
   private count = 0;
   /** The last level looked up: most inserts and removals hit the same few levels. */
   private last: Level<T> | undefined = undefined;
@@ -45,18 +50,14 @@ export class LevelIndex<T extends Stamped> {
   level(key: number): Level<T> | undefined {
     const last = this.last;
     if (last !== undefined && last.key === key && last.live > 0) return last;
-    const keys = this.keys;
-    const n = keys.length;
-    const i = n > 0 && keys[n - 1] === key ? n - 1 : lowerBound(keys, key);
-    if (i >= n || keys[i] !== key) return undefined;
-    const level = this.levels[i]!;
-    this.last = level;
+    const level = this.levels.get(key);
+    if (level !== undefined) this.last = level;
     return level;
   }
 
   /** The level at `keys[i]`. */
   levelAt(i: number): Level<T> {
-    return this.levels[i]!;
+    return this.levels.get(this.keys[i]!)!;
   }
 
   /** Whether entry `i` of `level` is live. */
@@ -73,18 +74,18 @@ export class LevelIndex<T extends Stamped> {
   insert(item: T, key: number, seq: number, stamp: number): void {
     let level = this.level(key);
     if (level === undefined) {
-      level = { key, items: [], seqs: [], stamps: [], head: 0, live: 0 };
+      // Arrays built with their one entry: a first push into [] reserves 17 slots, and most
+      // levels of a bid book (one per distinct limit) never hold a second entry. Three such
+      // arrays per level were the largest part of the engine's live heap.
+      level = { key, items: [item], seqs: [seq], stamps: [stamp], head: 0, live: 1 };
       this.last = level;
+      this.levels.set(key, level);
       const keys = this.keys;
       // Appending at the end is the common case (new worst price).
-      if (keys.length === 0 || keys[keys.length - 1]! < key) {
-        keys.push(key);
-        this.levels.push(level);
-      } else {
-        const at = lowerBound(keys, key);
-        keys.splice(at, 0, key);
-        this.levels.splice(at, 0, level);
-      }
+      if (keys.length === 0 || keys[keys.length - 1]! < key) keys.push(key);
+      else keys.splice(lowerBound(keys, key), 0, key);
+      this.count++;
+      return;
     }
     const items = level.items;
     const seqs = level.seqs;
@@ -116,15 +117,10 @@ export class LevelIndex<T extends Stamped> {
     level.live--;
     if (level.live === 0) {
       if (this.last === level) this.last = undefined;
+      this.levels.delete(key);
       const keys = this.keys;
-      if (keys[keys.length - 1] === key) {
-        keys.pop();
-        this.levels.pop();
-      } else {
-        const at = lowerBound(keys, key);
-        keys.splice(at, 1);
-        this.levels.splice(at, 1);
-      }
+      if (keys[keys.length - 1] === key) keys.pop();
+      else keys.splice(lowerBound(keys, key), 1);
       return;
     }
     const items = level.items;
@@ -133,15 +129,25 @@ export class LevelIndex<T extends Stamped> {
     while (head < n && !this.liveAt(level, head)) head++;
     level.head = head;
     if (n - head - level.live > level.live + 32) {
-      const ni: T[] = [];
-      const ns: number[] = [];
-      const nt: number[] = [];
-      for (let i = head; i < n; i++) {
-        if (!this.liveAt(level, i)) continue;
-        ni.push(items[i]!);
-        ns.push(level.seqs[i]!);
-        nt.push(level.stamps[i]!);
+      // Compact copies (walkers holding the old arrays must see them unchanged), then cut them
+      // to the live count: cutting more than half of a store frees the rest (no 17-slot arrays
+      // from pushing into []).
+      const live = level.live;
+      const ni = items.slice(head);
+      const ns = level.seqs.slice(head);
+      const nt = level.stamps.slice(head);
+      let k = 0;
+      for (let i = 0; i < ni.length; i++) {
+        const item = ni[i]!;
+        if (nt[i] !== (this.slotB ? item.stampB : item.stampA)) continue;
+        ni[k] = item;
+        ns[k] = ns[i]!;
+        nt[k] = nt[i]!;
+        k++;
       }
+      ni.length = live;
+      ns.length = live;
+      nt.length = live;
       level.items = ni;
       level.seqs = ns;
       level.stamps = nt;
