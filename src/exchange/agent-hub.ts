@@ -305,7 +305,8 @@ export class AgentHub {
       case 'lease.exited': {
         const how = m.signal !== null ? `signal ${m.signal}` : `exit code ${m.exitCode ?? 'unknown'}`;
         await this.appendLogs(m.leaseId, info.buyerId, 'system', [`workload exited (${how})`], now);
-        if (info.mode === 'task') await this.loop.submit({ type: 'endLease', now: 0, leaseId: m.leaseId, reason: 'job_exited' });
+        // Billed to the exit the agent saw (the core clamps it to what was settled and to now).
+        if (info.mode === 'task') await this.loop.submit({ type: 'endLease', now: 0, leaseId: m.leaseId, reason: 'job_exited', interruptedAtMs: m.atMs });
         return;
       }
       case 'lease.stopped':

@@ -106,6 +106,23 @@ describe('exchange core: engine and ledger together', () => {
     expect(later.run({ type: 'endLease', now: T0 + H, leaseId: 'l1', reason: 'node_lost', interruptedAtMs: T0 + 2 * H }).events.find((e) => e.type === 'lease_billed')).toMatchObject({ slaCreditFen: '0' });
   });
 
+  it('a task that exited is billed up to its reported exit, never before what was settled nor after now', () => {
+    const { core, run } = setup([bid3x2h()]);
+    const exit = T0 + 10 * 60_000;
+    expect(run({ type: 'endLease', now: exit + 5_000, leaseId: 'l1', reason: 'job_exited', interruptedAtMs: exit }).ok).toBe(true);
+    const charged = (2270n * 3n * 600_000n) / 3_600_000n; // exactly the 10 minutes it ran
+    expect(bal(core, accountIds.cash('buyer'))).toBe(100_000n - charged);
+    // Already settled past the reported exit: billing stays where it was.
+    const settled = setup([bid3x2h()]);
+    settled.run({ type: 'tick', now: T0 + 20 * 60_000 });
+    settled.run({ type: 'endLease', now: T0 + 20 * 60_000, leaseId: 'l1', reason: 'job_exited', interruptedAtMs: exit });
+    expect(bal(settled.core, accountIds.cash('buyer'))).toBe(100_000n - (2270n * 3n * 1_200_000n) / 3_600_000n);
+    // A claimed exit after `now` is ignored (it is `now`).
+    const late = setup([bid3x2h()]);
+    late.run({ type: 'endLease', now: exit, leaseId: 'l1', reason: 'job_exited', interruptedAtMs: exit + H });
+    expect(bal(late.core, accountIds.cash('buyer'))).toBe(100_000n - charged);
+  });
+
   it('an agent reports a lease ready (access rides on the event) and only a running lease can be', () => {
     const { run } = setup([bid3x2h()]);
     const access = { kind: 'ssh', host: '10.0.0.5', port: 2222, user: 'root' };

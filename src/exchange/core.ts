@@ -58,9 +58,12 @@ export interface ExchangeConfig {
 export const DEFAULT_CONFIG: ExchangeConfig = { feeBps: 500, slaCreditMultipleBps: 20_000 };
 
 /**
- * `endLease` may say when a provider-side failure began (`interruptedAtMs`, e.g. the last
- * heartbeat of a node found silent): the time from then to now is downtime, never billed and
- * credited per SLA. Absent, or for other reasons, the interruption is `now`.
+ * `endLease` may say when the lease really stopped (`interruptedAtMs`), never later than `now`:
+ * - a provider-side failure (e.g. the last heartbeat of a node found silent): the time from then
+ *   to now is downtime, never billed and credited per SLA;
+ * - a task's own exit (`job_exited`, the exit time its agent reported): billing stops there, or
+ *   where it was already settled if that is later (settlements never run backwards).
+ * Absent, or for other reasons, it is `now`.
  */
 export type EndLeaseCommand = EndLease & { readonly interruptedAtMs?: number };
 
@@ -513,11 +516,17 @@ export class ExchangeCore {
     }
   }
 
+  /** Where billing stops for a lease that ends now: a task at its reported exit (see EndLeaseCommand). */
+  private stoppedAt(l: LeaseState, now: number, reason: string): number {
+    const at = this.interruptedAtMs;
+    return reason === 'job_exited' && at !== undefined ? Math.max(at, l.billing.billedUntilMs, l.billing.startMs) : now;
+  }
+
   private closeLease(leaseId: string, l: LeaseState, now: number, reason: 'completed' | 'buyer_stopped' | 'job_exited' | 'provider'): void {
     const r =
       reason === 'provider'
         ? interruptLease(this.recorder, l.billing, { interruptedAtMs: this.interruptedAtMs ?? now, slaCreditMultipleBps: this.slaCreditMultipleBps }, now)
-        : endLeaseBilling(this.recorder, l.billing, Math.min(now, l.billing.endMs), reason);
+        : endLeaseBilling(this.recorder, l.billing, Math.min(this.stoppedAt(l, now, reason), l.billing.endMs), reason);
     if (!r.ok) throw new Error(`closing ${leaseId} failed: ${r.code} ${r.transferResult ?? ''}`);
     this.leases.delete(leaseId);
     const b = r.value;
