@@ -210,6 +210,26 @@ describe('agent end to end (real exchange, real agent, process runtime)', () => 
     expect(r.body.leases ?? []).toHaveLength(0);
   }, 90_000);
 
+  it('retires a node: its token stops working at once, the agent stops its workloads and exits 4, the lease is refunded', async () => {
+    const w = await world('revoked');
+    const { leaseId } = await bid(w, 1);
+    const { pid } = await activeLease(w, leaseId);
+    const r = await w.provider.call('POST', `/nodes/${w.nodeId}/revoke`);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ revokedCredentials: 1, endedLeases: [leaseId], node: { status: 'offline', online: false } });
+    expect(await w.agent.exited).toBe(4);
+    await waitFor('the workload stopped', () => (alive(pid) ? undefined : true));
+    expect((await w.buyer.call('GET', `/leases/${leaseId}`)).body.lease).toMatchObject({ state: 'ended', endReason: 'provider' });
+    expect((await w.buyer.call('GET', '/balances')).body).toMatchObject({ escrowFen: '0', heldFen: '0' });
+    // The same state dir cannot come back: its token is refused.
+    const again = startAgentProcess(['--state-dir', w.stateDir, '--fake-gpus', `${H100}:8`, '--runtime', 'process']);
+    killLater(again);
+    expect(await again.exited).toBe(4);
+    // A manual node has no token to revoke.
+    const manual = await w.provider.call('POST', '/nodes', { acceleratorId: H100, regionId: REGION, gpuCount: 1, kind: 'manual' });
+    expect((await w.provider.call('POST', `/nodes/${manual.body.node.id}/revoke`)).body.error.code).toBe('NOT_AN_AGENT_NODE');
+  }, 90_000);
+
   it('keeps the workload running while the exchange is down, and resumes the lease on restart', async () => {
     // A slower heartbeat here: after the restart the agent has one offline window (3 beats) to
     // reconnect, which must not depend on how loaded the test machine is.

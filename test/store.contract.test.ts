@@ -684,6 +684,8 @@ describe.each(adapters)('store contract: $name', ({ name, setup }) => {
     await store.commit({ nodeCredentials: [{ tokenHash: 'sha256:ag-node-token', nodeId: 'ag-n1', createdAtMs: T0, revokedAtMs: T0 + 9 }] });
     expect((await store.nodeCredentialByHash('sha256:ag-node-token'))?.revokedAtMs).toBe(T0 + 9);
     expect(await store.nodeCredentialByHash('missing')).toBeUndefined();
+    expect(await store.nodeCredentialsOfNode('ag-n1')).toEqual([{ tokenHash: 'sha256:ag-node-token', nodeId: 'ag-n1', createdAtMs: T0, revokedAtMs: T0 + 9 }]);
+    expect(await store.nodeCredentialsOfNode('missing')).toEqual([]);
 
     expect(await store.nodeAttestations(['ag-n2', 'ag-n1', 'missing'])).toEqual([attestation, { ...attestation, nodeId: 'ag-n2', verdict: 'mismatch', reasons: ['listed 8 GPUs, detected 4'], measuredTflops: null }]);
     expect(await store.nodeAttestations([])).toEqual([]);

@@ -5,7 +5,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { MAX_NODE_GPUS } from '../core/market/types.js';
-import type { NodeRow } from '../store/port.js';
+import { MAX_PAGE_LIMIT, type NodeRow } from '../store/port.js';
 import { defineRoute, identityOf, newRouter } from './access.js';
 import type { ApiEnv } from './context.js';
 import { ApiError, notFound, validationError } from './errors.js';
@@ -64,6 +64,17 @@ const update = defineRoute(
   { errors: [404, 409] },
 );
 
+const revoke = defineRoute(
+  { who: 'user', roles: ['provider'], scopes: ['provider'] },
+  {
+    method: 'post', path: '/nodes/{id}/revoke', tags: ['nodes'],
+    summary: 'Retire an agent node: its node token stops working at once (the agent exits), the node goes offline, its running leases end (refunded as a provider-caused end)',
+    request: { params: IdParams },
+    responses: { 200: out(z.object({ node: NodeSchema, revokedCredentials: z.int(), endedLeases: z.array(z.string()) }), 'revoked') },
+  },
+  { errors: [404, 409] },
+);
+
 /** Nodes as the API shows them: agent nodes with their attestation and live health. */
 async function presentNodes(c: Context<ApiEnv>, rows: readonly NodeRow[]): Promise<NodeJson[]> {
   const { store, agents } = c.get('runtime').ctx;
@@ -81,6 +92,24 @@ async function ownNode(c: Context<ApiEnv>, id: string, adminToo: boolean): Promi
 }
 
 export const nodeRoutes = newRouter()
+  .openapi(revoke, async (c) => {
+    const node = await ownNode(c, c.req.valid('param').id, false);
+    if (node.kind !== 'agent') throw new ApiError(409, 'NOT_AN_AGENT_NODE', 'only agent nodes have a node token to revoke');
+    const { ctx } = c.get('runtime');
+    const nowMs = ctx.clock();
+    const creds = (await ctx.store.nodeCredentialsOfNode(node.id)).filter((k) => k.revokedAtMs === null);
+    // The door first: no agent can open a new session once this commits.
+    if (creds.length > 0) await ctx.loop.write({ nodeCredentials: creds.map((k) => ({ ...k, revokedAtMs: nowMs })) });
+    ctx.agents?.revoked(node.id);
+    if (node.status !== 'offline') await ctx.loop.submit({ type: 'setNodeStatus', now: 0, nodeId: node.id, status: 'offline' });
+    const ended: string[] = [];
+    for (const l of await ctx.store.liveLeasesOfNode(node.id, MAX_PAGE_LIMIT)) {
+      const r = await ctx.loop.submit({ type: 'endLease', now: 0, leaseId: l.id, reason: 'provider' });
+      if (r.ok) ended.push(l.id);
+    }
+    const after = (await ctx.store.getNode(node.id)) ?? node;
+    return c.json({ node: (await presentNodes(c, [after]))[0]!, revokedCredentials: creds.length, endedLeases: ended }, 200);
+  })
   .openapi(create, async (c) => {
     const rt = c.get('runtime');
     const input = c.req.valid('json');

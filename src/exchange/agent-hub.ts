@@ -11,6 +11,7 @@
  * After a restart every agent node gets one full offline window to reconnect before it is lost.
  */
 import {
+  AgentCloseCodes,
   AGENT_PROTOCOL_VERSION,
   type AgentMessage,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -176,6 +177,16 @@ export class AgentHub {
   /** A node just enrolled (its rows are committed; the enrollment route tells, not the journal, which knows no verdicts). */
   enrolled(nodeId: string, market: string, verdict: AttestationVerdict): void {
     this.track(nodeId, market, verdict, verdict === 'mismatch' ? null : 'online');
+  }
+
+  /** The node's credentials were revoked: its session ends now (the agent stops for good on 4401). */
+  revoked(nodeId: string): void {
+    const n = this.nodes.get(nodeId);
+    if (!n?.live) return;
+    const { session } = n.live;
+    n.live = null;
+    this.hooks.connected?.(--this.connected);
+    session.close(AgentCloseCodes.unauthorized, 'node credential revoked');
   }
 
   // ---- read views (API) -------------------------------------------------------------------

@@ -314,6 +314,11 @@ export class KyselyStore implements Store {
     return row && rows.nodeCredentialFromDb(row);
   }
 
+  async nodeCredentialsOfNode(nodeId: string): Promise<readonly NodeCredentialRow[]> {
+    const found = await this.db.selectFrom('node_credentials').selectAll().where('node_id', '=', key('nodeId', nodeId)).orderBy('token_hash').limit(MAX_PAGE_LIMIT).execute();
+    return found.map(rows.nodeCredentialFromDb);
+  }
+
   async nodeAttestations(nodeIds: readonly string[]): Promise<readonly NodeAttestationRow[]> {
     if (nodeIds.length > MAX_PAGE_LIMIT) throw new RangeError(`store: at most ${MAX_PAGE_LIMIT} node ids`);
     if (nodeIds.length === 0) return [];

@@ -353,6 +353,8 @@ export interface Store {
   /** The provider's tokens neither used nor expired at `atMs`, newest first, at most `limit`. */
   listOpenEnrollmentTokens(query: { readonly providerId: string; readonly atMs: number; readonly limit: number }): Promise<readonly EnrollmentTokenRow[]>;
   nodeCredentialByHash(tokenHash: string): Promise<NodeCredentialRow | undefined>;
+  /** Every credential of the node, revoked ones included (at most a handful: one per enrollment). */
+  nodeCredentialsOfNode(nodeId: string): Promise<readonly NodeCredentialRow[]>;
   /** Attestations of these nodes (at most MAX_PAGE_LIMIT ids); nodes without one are left out. */
   nodeAttestations(nodeIds: readonly string[]): Promise<readonly NodeAttestationRow[]>;
   /** The lease's log lines with seq > afterSeq, ascending, at most `limit`. */

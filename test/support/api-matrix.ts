@@ -79,6 +79,7 @@ export const MATRIX: readonly MatrixRow[] = [
   r('GET', '/nodes', only(['provider', 'admin'], 200)),
   r('GET', '/nodes/{id}', only(['provider', 'admin'], 200), (f) => `/nodes/${f.nodeId}`),
   r('PATCH', '/nodes/{id}', only(['provider'], 200), (f) => `/nodes/${f.nodeId}`, () => ({ status: 'online' })),
+  r('POST', '/nodes/{id}/revoke', only(['provider'], 409), (f) => `/nodes/${f.nodeId}/revoke`),
   r('POST', '/asks', only(['provider'], 400), undefined, empty),
   r('POST', '/enrollment-tokens', only(['provider'], 400), undefined, empty),
   r('GET', '/enrollment-tokens', only(['provider'], 200)),

@@ -44,6 +44,7 @@ export const ERRORS: Readonly<Record<string, readonly [en: string, zh: string]>>
   SESSION_REQUIRED: ['This needs a logged-in session.', '此操作需要登录会话。'],
   SCOPE_NOT_ALLOWED: ['That scope is not allowed for your role.', '您的角色不允许该权限。'],
   ACCOUNT_DISABLED: ['This account is disabled.', '该账户已停用。'],
+  NOT_AN_AGENT_NODE: ['Only agent servers have a node token to revoke.', '只有代理托管的服务器才有可吊销的节点令牌。'],
   CANNOT_DISABLE_SELF: ['An administrator cannot disable their own account.', '管理员不能停用自己的账户。'],
   NOT_FOUND: ['Not found.', '未找到。'],
   ORDER_NOT_FOUND: ['Order not found.', '未找到订单。'],
