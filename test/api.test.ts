@@ -3,41 +3,20 @@
  * story end to end, the authorization matrix, bad input that changes nothing, idempotent
  * replays, rate limits, halts, API keys, the OpenAPI document; and `startServer` over real HTTP.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_CORE_CODES, REJECTION_STATUS } from '../src/api/errors.js';
 import { startServer } from '../src/cli/serve.js';
-import { openPostgresStore, openSqliteStore, type Store } from '../src/store/index.js';
-import { type Actor, FAST_ARGON2, type Harness, openHarness, type Reply } from './support/api-harness.js';
+import type { Store } from '../src/store/index.js';
+import { type Actor, FAST_ARGON2, type Harness, ok, openHarness } from './support/api-harness.js';
 import { ACTOR_ORDER, type ActorName, type Fixture, MATRIX } from './support/api-matrix.js';
-import { createTestDatabase, type TestDatabase } from './support/pg.js';
+import { storeAdapters } from './support/stores.js';
 
 const A100 = 'nvidia-a100-sxm4-40g';
 const MARKET = `${A100}@cn-beijing`;
 const HOUR_MS = 3_600_000;
 
-let dir = '';
-let pgdb: TestDatabase | null = null;
-const adapters = [
-  { name: 'sqlite', open: (): Promise<Store> => openSqliteStore({ file: join(dir, `api-${Math.random().toString(36).slice(2)}.db`) }) },
-  { name: 'postgres', open: (): Promise<Store> => openPostgresStore({ url: pgdb!.url }) },
-];
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'suanli-api-'));
-  pgdb = await createTestDatabase();
-});
-afterAll(async () => {
-  await pgdb?.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function ok(r: Reply, status = 200): Reply {
-  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${JSON.stringify(r.body)}`);
-  return r;
-}
+const { adapters, dir } = storeAdapters('api');
 
 /**
  * A provider with an 8-GPU A100 node listed at ¥22.70 in `regionId` (each test its own region, so
@@ -399,7 +378,7 @@ describe('error mapping', () => {
 
 describe('suanli serve', () => {
   it('starts on an ephemeral port, seeds the demo market and answers over real HTTP; restarts by replay', async () => {
-    const file = join(dir, 'serve.db');
+    const file = join(dir(), 'serve.db');
     const logs: string[] = [];
     let batches = 0;
     let attached = false;

@@ -89,6 +89,7 @@ export function toPlaceBid(rt: Runtime, buyerId: string, b: BidInput): PlaceBidW
   };
   const bad = validateStatic({ ...cmd, now: rt.ctx.loop.now() }, rt.catalog);
   if (bad) throw new ApiError(REJECTION_STATUS[bad.code] ?? 400, bad.code, bad.message);
+  if (b.workload === undefined && !b.rematch) return cmd;
   return { ...cmd, ...(b.workload === undefined ? {} : { workload: b.workload }), ...(b.rematch ? { rematch: true } : {}) };
 }
 

@@ -23,6 +23,12 @@ export interface Reply {
   readonly headers: Headers;
 }
 
+/** The reply if it has `status`; else throws with what came instead. */
+export function ok(r: Reply, status = 200): Reply {
+  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${JSON.stringify(r.body)}`);
+  return r;
+}
+
 export type App = ReturnType<typeof createApp>;
 
 export class Actor {
