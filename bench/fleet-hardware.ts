@@ -1,15 +1,19 @@
-/** The hardware report bench:fleet's simulated agents send: 8 fake H100s (unverified, as `--fake-gpus`). */
+/**
+ * The hardware report bench:fleet's simulated agents send: what `suanli agent --fake-gpus
+ * nvidia-h100-sxm5-80g:8` reports (the agent's own builders), on a made-up 128-core host.
+ */
+import type { HostInfo } from '../src/agent/detect/host.js';
+import { fakeDetection, parseFakeGpus } from '../src/agent/fake-gpus.js';
+import { buildHardwareReport } from '../src/agent/hardware.js';
 import type { HardwareReport } from '../src/agent/protocol.js';
 
 export const FLEET_ACCELERATOR = 'nvidia-h100-sxm5-80g';
 
+const HOST: HostInfo = {
+  hostname: 'fleet-sim', platform: 'linux', arch: 'x64', cpu: { logicalCores: 128, model: null },
+  memory: { totalBytes: 2 ** 40, freeBytes: 2 ** 40 }, disk: null, network: [],
+};
+
 export function fakeHardware(): HardwareReport {
-  return {
-    gpus: Array.from({ length: 8 }, (_, index) => ({
-      index, uuid: `GPU-fleet-${index}`, productName: 'NVIDIA H100 80GB HBM3', acceleratorId: FLEET_ACCELERATOR, memoryMiB: 81_559, migMode: 'disabled' as const,
-    })),
-    driverVersion: null, cudaVersion: null, nvlinkGroups: [[0, 1, 2, 3, 4, 5, 6, 7]], fake: true,
-    host: { hostname: 'fleet-sim', cpuCores: 128, ramBytes: 2 ** 40, diskAvailableBytes: 2 ** 42 },
-    warnings: [],
-  };
+  return buildHardwareReport({ detection: fakeDetection(parseFakeGpus(`${FLEET_ACCELERATOR}:8`)), host: HOST, fake: true });
 }
