@@ -51,13 +51,14 @@ export function rssMiBOf(pid: number): number {
   return Math.round(Number(kb ?? 0) / 1024);
 }
 
+/** A cookie-keeping JSON client of `/api/v1` (benchmarks and the process-level tests). */
 export class Client {
   cookie = '';
-  constructor(private readonly base: string) {}
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  constructor(readonly base: string) {}
+  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
     const res = await fetch(`${this.base}/api/v1${path}`, {
       method,
-      headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: this.cookie } : {}) },
+      headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: this.cookie } : {}), ...headers },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const m = /suanli_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '');

@@ -1,9 +1,12 @@
 /**
  * Real processes for cross-layer tests: `suanli serve` and `suanli agent` started from dist/
- * (built once by test/global-setup.ts), and a cookie-keeping JSON client for their HTTP API.
+ * (built once by test/global-setup.ts), and (from bench/server.ts) a cookie-keeping JSON client.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { Client } from '../../bench/server.js';
+
+export { Client };
 
 export const ROOT = join(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'dist/src/cli/index.js');
@@ -51,23 +54,6 @@ export function startAgentProcess(args: readonly string[]): AgentProcess {
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   return { proc, exited, output: () => out };
-}
-
-export class Client {
-  cookie = '';
-  constructor(readonly base: string) {}
-  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${this.base}/api/v1${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: this.cookie } : {}), ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const set = res.headers.get('set-cookie');
-    const m = set ? /suanli_session=[^;]+/.exec(set) : null;
-    if (m) this.cookie = m[0];
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  }
 }
 
 /** Polls `probe` until it returns a value other than undefined (or throws after `timeoutMs`). */
