@@ -16,7 +16,7 @@ import { balanceFen } from '../src/core/ledger/types.js';
 import { type RunningServer, startServer } from '../src/cli/serve.js';
 import { A100, hardware } from './support/agent-fixtures.js';
 import { eventually, ScriptedAgent } from './support/agent-client.js';
-import { FAST_ARGON2, NO_RATE_LIMIT } from './support/api-harness.js';
+import { FAST_ARGON2, NO_RATE_LIMIT, ok } from './support/api-harness.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
 
 const HEARTBEAT_MS = 500;
@@ -49,11 +49,6 @@ class User {
 
   get = (path: string): Promise<Reply> => this.call('GET', path);
   post = (path: string, body: unknown = {}): Promise<Reply> => this.call('POST', path, body);
-}
-
-function ok(r: Reply, status = 200): Reply {
-  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${JSON.stringify(r.body)}`);
-  return r;
 }
 
 let dir = '';
@@ -270,8 +265,8 @@ describe.each(stores)('agent protocol over a real server on $name', ({ db }) => 
     expect(BigInt(credit?.creditFen ?? '0')).toBeGreaterThan(0n);
     expect(BigInt((await balances(buyer)).cashFen)).toBeGreaterThan(cashBefore);
     expect(ok(await provider.get(`/nodes/${nodeId}`)).body.node).toMatchObject({ status: 'offline', online: false });
-    expect(await agent.next('lease.stop', (m) => m.leaseId === leaseId).catch(() => null)).toBeDefined();
-    await agent.waitClosed();
+    // The silent session is dropped before its leases end, so no lease.stop can reach it (the welcome after a reconnect omits the lease).
+    expect(await agent.waitClosed()).toEqual({ code: 1001, reason: 'no heartbeat' });
     // Its ask no longer matches.
     const miss = ok(await buyer.post('/bids', { acceleratorIds: [A100], regionIds: ['cn-beijing'], gpus: 1, hours: 1, limitFenPerGpuHour: PRICE, timeInForce: 'IOC' }), 201).body;
     expect(miss.leases).toEqual([]);

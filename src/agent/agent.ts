@@ -16,7 +16,7 @@ import { detectGpus, nvidiaSmiRunner, type GpuDetection, type NvidiaSmiRun } fro
 import { enroll } from './enroll.js';
 import { AgentError, AgentExitCodes, describeError, type AgentExitCode } from './errors.js';
 import { fakeDetection, parseFakeGpus } from './fake-gpus.js';
-import { AGENT_VERSION, buildHardwareReport } from './hardware.js';
+import { AGENT_VERSION, buildHardwareReport, unknownGpuWarnings } from './hardware.js';
 import { runProbe, type ProbeOptions } from './probe.js';
 import { AGENT_PROTOCOL_VERSION, type HardwareReport } from './protocol.js';
 import { createDockerRuntime, type DockerRuntimeOptions } from './runtime/docker.js';
@@ -88,9 +88,7 @@ export async function detectHardware(options: AgentOptions, stateDir: string, lo
     }
     if (detection.gpus.length === 0) throw new AgentError('no GPUs detected: nvidia-smi lists none', AgentExitCodes.hardware);
   }
-  for (const g of detection.gpus) {
-    if (g.acceleratorId === null) log('warn', `GPU ${g.index} '${g.productName}' is not in the catalog: reported as unknown`);
-  }
+  for (const w of unknownGpuWarnings(detection)) log('warn', w);
   const extraWarnings: string[] = [];
   let measuredTflops: Record<string, number> | undefined;
   if (options.probe === true) {

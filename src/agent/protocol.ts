@@ -25,6 +25,8 @@ import { z } from 'zod';
 
 export const AGENT_PROTOCOL_VERSION = 1;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
+/** Where the exchange serves this protocol (under the agent's `--server` URL). */
+export const AGENT_WS_PATH = '/api/v1/agent/ws';
 /** Heartbeats missed before the node counts as offline. */
 export const MISSED_HEARTBEATS_OFFLINE = 3;
 export const MAX_AGENT_MESSAGE_BYTES = 256 * 1024;

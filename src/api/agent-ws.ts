@@ -7,12 +7,10 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { AgentCloseCodes, AgentMessageSchema, type ExchangeMessage, MAX_AGENT_MESSAGE_BYTES } from '../agent/protocol.js';
+import { AGENT_WS_PATH, AgentCloseCodes, AgentMessageSchema, type ExchangeMessage, MAX_AGENT_MESSAGE_BYTES } from '../agent/protocol.js';
 import type { AgentHub, AgentSession } from '../exchange/agent-hub.js';
 import type { Store } from '../store/port.js';
 import { sha256Hex } from './identity.js';
-
-export const AGENT_WS_PATH = '/api/v1/agent/ws';
 
 export interface AgentEndpointOptions {
   readonly path?: string;

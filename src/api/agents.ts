@@ -16,7 +16,7 @@ import { MAX_NODE_GPUS } from '../core/market/types.js';
 import type { AttestationVerdict, EnrollmentTokenRow, NodeAttestationRow, NodeCredentialRow, NodeRow } from '../store/port.js';
 import { defineRoute, identityOf, newRouter } from './access.js';
 import type { Runtime } from './context.js';
-import { ApiError } from './errors.js';
+import { ApiError, ErrorSchema } from './errors.js';
 import { newSecret, sha256Hex } from './identity.js';
 import { iso, newId } from './schemas.js';
 
@@ -72,10 +72,10 @@ const enroll = defineRoute(
     request: { body: { content: { 'application/json': { schema: EnrollRequestSchema } }, required: true } },
     responses: {
       201: json(EnrollResponseSchema, 'the node and its node token'),
-      401: json(z.object({ error: z.object({ code: z.string(), message: z.string() }) }), 'ENROLLMENT_TOKEN_INVALID'),
-      410: json(z.object({ error: z.object({ code: z.string(), message: z.string() }) }), 'ENROLLMENT_TOKEN_USED or ENROLLMENT_TOKEN_EXPIRED'),
-      409: json(z.object({ error: z.object({ code: z.string(), message: z.string() }) }), 'ENROLLMENT_IN_PROGRESS'),
-      422: json(z.object({ error: z.object({ code: z.string(), message: z.string() }) }), 'NO_GPUS, UNKNOWN_ACCELERATOR, MIXED_ACCELERATORS'),
+      401: json(ErrorSchema, 'ENROLLMENT_TOKEN_INVALID'),
+      410: json(ErrorSchema, 'ENROLLMENT_TOKEN_USED or ENROLLMENT_TOKEN_EXPIRED'),
+      409: json(ErrorSchema, 'ENROLLMENT_IN_PROGRESS'),
+      422: json(ErrorSchema, 'NO_GPUS, UNKNOWN_ACCELERATOR, MIXED_ACCELERATORS'),
     },
   },
 );

@@ -21,6 +21,7 @@ import {
   WorkloadSchema,
 } from '../agent/protocol.js';
 import { getAccelerator } from '../core/catalog/index.js';
+import { deciTflopsOf } from '../core/market/rules.js';
 import { MS_PER_HOUR, type NodeStatus, type PlaceBid } from '../core/market/types.js';
 import type { AttestationVerdict, LeaseLogRow, LeaseRow, Store } from '../store/port.js';
 import { MAX_PAGE_LIMIT } from '../store/port.js';
@@ -182,11 +183,7 @@ export class AgentHub {
   /** The node's credentials were revoked: its session ends now (the agent stops for good on 4401). */
   revoked(nodeId: string): void {
     const n = this.nodes.get(nodeId);
-    if (!n?.live) return;
-    const { session } = n.live;
-    n.live = null;
-    this.hooks.connected?.(--this.connected);
-    session.close(AgentCloseCodes.unauthorized, 'node credential revoked');
+    if (n) this.disconnect(n, AgentCloseCodes.unauthorized, 'node credential revoked');
   }
 
   // ---- read views (API) -------------------------------------------------------------------
@@ -251,7 +248,7 @@ export class AgentHub {
     n.lastSeenMs = this.o.clock();
     if (m.type === 'heartbeat') {
       n.lastHeartbeatMs = n.lastSeenMs;
-      n.gpus = m.gpus.map((g) => ({ index: g.index, healthy: g.healthy, utilizationPct: g.utilizationPct, memoryUsedMiB: g.memoryUsedMiB, temperatureC: g.temperatureC }));
+      n.gpus = m.gpus; // parsed by the schema: exactly GpuHealth's fields, owned by nobody else
       this.heartbeats++;
       this.hooks.heartbeat?.();
       return;
@@ -363,9 +360,11 @@ export class AgentHub {
             this.unverifiedByMarket = null;
             break;
           }
-          case 'lease_created':
-            if (this.nodes.has(e.nodeId)) void this.pushStart(e.leaseId, e.nodeId);
+          case 'lease_created': {
+            const n = this.nodes.get(e.nodeId);
+            if (n) void this.pushStart(e.leaseId, n);
             break;
+          }
           case 'lease_ended':
             this.pushStop(e.leaseId, e.reason);
             break;
@@ -382,10 +381,8 @@ export class AgentHub {
     }
   }
 
-  private async pushStart(leaseId: string, nodeId: string): Promise<void> {
-    const n = this.nodes.get(nodeId);
-    this.leaseNode.set(leaseId, nodeId);
-    if (!n) return;
+  private async pushStart(leaseId: string, n: AgentNode): Promise<void> {
+    this.leaseNode.set(leaseId, n.nodeId);
     try {
       const row = await this.store.getLease(leaseId);
       if (!row) return;
@@ -404,6 +401,15 @@ export class AgentHub {
     if (!n) return;
     n.leases.delete(leaseId);
     if (n.live?.ready) this.deliver(n.live, { type: 'lease.stop', leaseId, reason: reason.slice(0, 64) });
+  }
+
+  /** Ends the node's session, if any, from this side (its onClose then finds it replaced). */
+  private disconnect(n: AgentNode, code: number, reason: string): void {
+    if (!n.live) return;
+    const { session } = n.live;
+    n.live = null;
+    this.hooks.connected?.(--this.connected);
+    session.close(code, reason);
   }
 
   private deliver(live: Live, m: ExchangeMessage): void {
@@ -439,12 +445,7 @@ export class AgentHub {
     const silentSinceMs = n.lastSeenMs;
     try {
       // A half-open socket that stopped talking is as good as gone.
-      if (n.live) {
-        const { session } = n.live;
-        n.live = null;
-        session.close(1001, 'no heartbeat');
-        this.hooks.connected?.(--this.connected);
-      }
+      this.disconnect(n, 1001, 'no heartbeat');
       const r = await this.loop.submit({ type: 'setNodeStatus', now: 0, nodeId: n.nodeId, status: 'offline' });
       if (!r.ok) return;
       this.lost++;
@@ -476,7 +477,8 @@ export class AgentHub {
     const leftMs = l.endMs - this.o.clock();
     if (spec.rematch !== true || leftMs <= 0) return;
     const gpus = l.gpuIndices.length;
-    const deciTflops = Math.round((getAccelerator(l.market.split('@')[0]!)?.fp16Tflops ?? 0) * 10) * gpus;
+    const acc = getAccelerator(l.market.split('@')[0]!);
+    const deciTflops = acc ? deciTflopsOf(acc) * gpus : 0;
     const cmd = {
       type: 'placeBid', now: 0, orderId: `r-${l.id}`, buyerId: l.buyerId,
       ...(spec.acceleratorIds ? { acceleratorIds: spec.acceleratorIds } : {}),

@@ -4,6 +4,7 @@
  */
 import { WebSocket } from 'ws';
 import { type AgentMessage, type ExchangeMessage, ExchangeMessageSchema, type HardwareReport } from '../../src/agent/protocol.js';
+import { waitFor } from './processes.js';
 
 export class ScriptedAgent {
   readonly received: ExchangeMessage[] = [];
@@ -60,6 +61,17 @@ export class ScriptedAgent {
     for (const f of w) f();
   }
 
+  /** Resolves on the next message or close, or after 50 ms. */
+  private tick(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 50);
+      this.waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
   /** The first message at index >= `from` that matches. */
   async next<T extends ExchangeMessage['type']>(type: T, match: (m: Extract<ExchangeMessage, { type: T }>) => boolean = () => true, from = 0, ms = 10_000): Promise<Extract<ExchangeMessage, { type: T }>> {
     const deadline = Date.now() + ms;
@@ -68,13 +80,7 @@ export class ScriptedAgent {
       if (found) return found;
       if (this.closed) throw new Error(`closed (${this.closed.code} ${this.closed.reason}) before ${type}`);
       if (Date.now() > deadline) throw new Error(`no ${type} within ${ms} ms; got ${JSON.stringify(this.received.map((m) => m.type))}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 50);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+      await this.tick();
     }
   }
 
@@ -82,13 +88,7 @@ export class ScriptedAgent {
     const deadline = Date.now() + ms;
     while (!this.closed) {
       if (Date.now() > deadline) throw new Error('not closed');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 50);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+      await this.tick();
     }
     return this.closed;
   }
@@ -100,12 +100,6 @@ export class ScriptedAgent {
 }
 
 /** Polls `probe` until it returns a value that is not undefined (event-driven code, real timers). */
-export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+export function eventually<T>(probe: () => Promise<T | undefined>, what: string, ms = 10_000): Promise<T> {
+  return waitFor(what, probe, ms, 25);
 }

@@ -1,16 +1,11 @@
 /** Shared helpers for the agent tests: collecting what the agent emits and waiting for it. */
 import { readFileSync } from 'node:fs';
 import type { AgentMessage, LeaseSpec } from '../../src/agent/protocol.js';
+import { waitFor as pollFor } from './processes.js';
 
 /** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+export function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  return pollFor(what, check, timeoutMs, 20);
 }
 
 export class Recorder {

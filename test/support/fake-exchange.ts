@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
+  AGENT_WS_PATH,
   AgentCloseCodes,
   AgentMessageSchema,
   EnrollRequestSchema,
@@ -43,7 +44,7 @@ export class FakeExchange {
     this.server = createServer((req, res) => void this.http(req, res));
     this.server.on('upgrade', (req, socket, head) => {
       this.upgradeAttempts++;
-      if (!this.accepting || req.url !== '/api/v1/agent/ws') {
+      if (!this.accepting || req.url !== AGENT_WS_PATH) {
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }

@@ -16,6 +16,7 @@
  */
 import WebSocket from 'ws';
 import {
+  AGENT_WS_PATH,
   AgentCloseCodes,
   ExchangeMessageSchema,
   MAX_AGENT_MESSAGE_BYTES,
@@ -69,7 +70,7 @@ const CLOCK_SKEW_WARN_MS = 5_000;
 export function agentSocketUrl(server: string): string {
   const url = new URL(server);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v1/agent/ws`;
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${AGENT_WS_PATH}`;
   url.search = '';
   url.hash = '';
   return url.toString();
