@@ -8,12 +8,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type ConsoleMessage, type Page } from 'playwright-core';
+import { CLI, ROOT } from '../support/processes.js';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CLI = join(ROOT, 'dist', 'src', 'cli', 'index.js');
+export { CLI, ROOT };
 export const ARTIFACTS = join(ROOT, 'test-artifacts', 'browser');
 export const CHROMIUM = process.env.SUANLI_CHROMIUM ?? '/usr/bin/chromium';
 export const ADMIN_PASSWORD = 'admin-password-for-tests';

@@ -89,3 +89,21 @@ export function Loaded<T>({ state, children, empty }: { state: { data: T | undef
     </>
   );
 }
+
+/**
+ * The app's data table: `<table className="data">` with one header row and the body rows, inside
+ * the scrolling `.table-wrap` (`short` caps its height; `none` leaves the table unwrapped).
+ */
+export function DataTable({ testId, head, children, wrap = 'tall', caption }: { testId: string; head: ReactNode; children: ReactNode; wrap?: 'tall' | 'short' | 'none'; caption?: string }) {
+  const table = (
+    <table className="data" data-testid={testId}>
+      {caption === undefined ? null : <caption className="sr-only">{caption}</caption>}
+      <thead>
+        <tr>{head}</tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+  if (wrap === 'none') return table;
+  return <div className={wrap === 'short' ? 'table-wrap short' : 'table-wrap'}>{table}</div>;
+}

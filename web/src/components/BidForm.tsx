@@ -6,7 +6,7 @@
  */
 import { useMemo, useState, type FormEvent } from 'react';
 import { api, ApiError, type Book, type BidInput, type Placement, type Workload } from '../api';
-import { formatFen, parseYuanToFen } from '../format';
+import { formatFen, parseYuanToFen, yuanOfFen } from '../format';
 import { useI18n } from '../i18n';
 import { Link } from '../router';
 import { useCatalog, useSession } from '../session';
@@ -59,7 +59,7 @@ export function BidForm({ acceleratorIds, regionIds, book, onPlaced }: { acceler
   const [gpusPerNode, setGpusPerNode] = useState('');
   const [hours, setHours] = useState('1');
   const bestAsk = book?.asks.length ? Math.min(...book.asks.map((a) => a.priceFenPerGpuHour)) : undefined;
-  const [limit, setLimit] = useState(bestAsk ? (bestAsk / 100).toFixed(2) : '30.00');
+  const [limit, setLimit] = useState(bestAsk ? yuanOfFen(bestAsk) : '30.00');
   const [tif, setTif] = useState<'GTC' | 'IOC' | 'FOK'>('GTC');
   const [partial, setPartial] = useState(false);
   const [rematch, setRematch] = useState(false);
@@ -212,7 +212,7 @@ export function BidForm({ acceleratorIds, regionIds, book, onPlaced }: { acceler
           <span data-testid="bid-result" data-order={placed.order.id} data-status={placed.order.status}>
             {t('placed')}: {placed.order.id} · {t('status')} {placed.order.status} · {t('holdActual')} {formatFen(placed.holdFen ?? '0')}
             {placed.trades.length > 0
-              ? ` · ${t('traded')} ${placed.trades.map((tr) => `${tr.gpus} ${t('gpus')} @ ¥${(tr.priceFenPerGpuHour / 100).toFixed(2)}`).join(', ')}`
+              ? ` · ${t('traded')} ${placed.trades.map((tr) => `${tr.gpus} ${t('gpus')} @ ¥${yuanOfFen(tr.priceFenPerGpuHour)}`).join(', ')}`
               : ` · ${t('resting')}`}
           </span>{' '}
           {placed.leases.length > 0 ? <Link to={`/leases/${encodeURIComponent(placed.leases[0]!.id)}`}>{t('leaseTitle')} {placed.leases[0]!.id}</Link> : null}

@@ -4,13 +4,13 @@
  */
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { api, type Balances, type Lease } from '../api';
-import { formatFen, formatNumber, formatTime } from '../format';
+import { formatFen, formatNumber, formatTime, yuanOfFen } from '../format';
 import { useAsync } from '../hooks';
 import { useI18n, type Key } from '../i18n';
 import { useChannel } from '../live';
 import { Link } from '../router';
 import { useSession } from '../session';
-import { Empty, ErrorBox, Loaded, Loading, Notice, Price, Section } from '../ui';
+import { DataTable, Empty, ErrorBox, Loaded, Loading, Notice, Price, Section } from '../ui';
 
 export function RequireUser({ roles, children }: { roles?: readonly string[]; children: ReactNode }) {
   const { t } = useI18n();
@@ -79,32 +79,31 @@ export function StatementTable({ account }: { account: string }) {
             <p className="muted small">
               {t('opening')} {formatFen(s.openingBalanceFen)} · {t('closing')} <span data-testid="statement-closing">{formatFen(s.closingBalanceFen)}</span>
             </p>
-            <div className="table-wrap short">
-              <table className="data" data-testid={`statement-${account}`}>
-                <thead>
-                  <tr>
-                    <th scope="col">{t('time')}</th>
-                    <th scope="col">{t('code')}</th>
-                    <th scope="col">{t('counterparty')}</th>
-                    <th scope="col" className="r">{t('credit')}</th>
-                    <th scope="col" className="r">{t('debit')}</th>
-                    <th scope="col" className="r">{t('balance')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {[...s.items].reverse().map((l) => (
-                    <tr key={`${l.seq}-${l.transferId}`} data-code={l.code}>
-                      <td>{formatTime(l.at, lang)}</td>
-                      <td>{l.code}</td>
-                      <td><small>{l.counterparty}</small></td>
-                      <td className="r">{l.creditFen === '0' ? '' : formatFen(l.creditFen)}</td>
-                      <td className="r">{l.debitFen === '0' ? '' : formatFen(l.debitFen)}</td>
-                      <td className="r">{formatFen(l.balanceFen)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              testId={`statement-${account}`}
+              wrap="short"
+              head={
+                <>
+                  <th scope="col">{t('time')}</th>
+                  <th scope="col">{t('code')}</th>
+                  <th scope="col">{t('counterparty')}</th>
+                  <th scope="col" className="r">{t('credit')}</th>
+                  <th scope="col" className="r">{t('debit')}</th>
+                  <th scope="col" className="r">{t('balance')}</th>
+                </>
+              }
+            >
+              {[...s.items].reverse().map((l) => (
+                <tr key={`${l.seq}-${l.transferId}`} data-code={l.code}>
+                  <td>{formatTime(l.at, lang)}</td>
+                  <td>{l.code}</td>
+                  <td><small>{l.counterparty}</small></td>
+                  <td className="r">{l.creditFen === '0' ? '' : formatFen(l.creditFen)}</td>
+                  <td className="r">{l.debitFen === '0' ? '' : formatFen(l.debitFen)}</td>
+                  <td className="r">{formatFen(l.balanceFen)}</td>
+                </tr>
+              ))}
+            </DataTable>
           </>
         )
       }
@@ -141,44 +140,42 @@ export function LeasesTable({ leases, onEnded }: { leases: Lease[]; onEnded?: ()
       {leases.length === 0 ? (
         <Empty>{t('noLeases')}</Empty>
       ) : (
-        <div className="table-wrap">
-          <table className="data" data-testid="leases-table">
-            <thead>
-              <tr>
-                <th scope="col">{t('leaseTitle')}</th>
-                <th scope="col">{t('colModel')}</th>
-                <th scope="col" className="r">{t('gpus')}</th>
-                <th scope="col" className="r">{t('price')}</th>
-                <th scope="col">{t('start')}</th>
-                <th scope="col">{t('end')}</th>
-                <th scope="col">{t('state')}</th>
-                <th scope="col" className="r">{t('charged')}</th>
-                <th scope="col"><span className="sr-only">{t('endEarly')}</span></th>
-              </tr>
-            </thead>
-            <tbody>
-              {leases.map((l) => (
-                <tr key={l.id} data-lease={l.id} data-state={l.state}>
-                  <th scope="row"><Link to={`/leases/${encodeURIComponent(l.id)}`}>{l.id}</Link></th>
-                  <td>{l.market}</td>
-                  <td className="r">{l.gpuIndices.length}</td>
-                  <td className="r"><Price fen={l.priceFenPerGpuHour} acceleratorId={l.market.split('@')[0]} /></td>
-                  <td>{formatTime(l.startAt, lang)}</td>
-                  <td>{formatTime(l.endedAt ?? l.endAt, lang)}</td>
-                  <td>{l.state}{l.endReason ? ` (${l.endReason})` : ''}</td>
-                  <td className="r">{formatFen(l.billing?.chargedFen ?? null)}</td>
-                  <td>
-                    {l.state === 'active' || l.state === 'pending' || l.state === 'provisioning' ? (
-                      <button type="button" onClick={() => void end(l)} aria-label={`${t('endEarly')} ${l.id}`}>
-                        {t('endEarly')}
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          testId="leases-table"
+          head={
+            <>
+              <th scope="col">{t('leaseTitle')}</th>
+              <th scope="col">{t('colModel')}</th>
+              <th scope="col" className="r">{t('gpus')}</th>
+              <th scope="col" className="r">{t('price')}</th>
+              <th scope="col">{t('start')}</th>
+              <th scope="col">{t('end')}</th>
+              <th scope="col">{t('state')}</th>
+              <th scope="col" className="r">{t('charged')}</th>
+              <th scope="col"><span className="sr-only">{t('endEarly')}</span></th>
+            </>
+          }
+        >
+          {leases.map((l) => (
+            <tr key={l.id} data-lease={l.id} data-state={l.state}>
+              <th scope="row"><Link to={`/leases/${encodeURIComponent(l.id)}`}>{l.id}</Link></th>
+              <td>{l.market}</td>
+              <td className="r">{l.gpuIndices.length}</td>
+              <td className="r"><Price fen={l.priceFenPerGpuHour} acceleratorId={l.market.split('@')[0]} /></td>
+              <td>{formatTime(l.startAt, lang)}</td>
+              <td>{formatTime(l.endedAt ?? l.endAt, lang)}</td>
+              <td>{l.state}{l.endReason ? ` (${l.endReason})` : ''}</td>
+              <td className="r">{formatFen(l.billing?.chargedFen ?? null)}</td>
+              <td>
+                {l.state === 'active' || l.state === 'pending' || l.state === 'provisioning' ? (
+                  <button type="button" onClick={() => void end(l)} aria-label={`${t('endEarly')} ${l.id}`}>
+                    {t('endEarly')}
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </>
   );
@@ -229,42 +226,41 @@ function AccountBody() {
             p.items.length === 0 ? (
               <Empty>{t('noOrders')}</Empty>
             ) : (
-              <div className="table-wrap short">
-                <table className="data" data-testid="orders-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">{t('orders')}</th>
-                      <th scope="col">{t('colModel')}</th>
-                      <th scope="col" className="r">{t('limit')}</th>
-                      <th scope="col" className="r">{t('remaining')}</th>
-                      <th scope="col">{t('status')}</th>
-                      <th scope="col" className="r">{t('holdActual')}</th>
-                      <th scope="col">{t('time')}</th>
-                      <th scope="col"><span className="sr-only">{t('cancel')}</span></th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {p.items.map((o) => (
-                      <tr key={o.id} data-order={o.id} data-status={o.status}>
-                        <th scope="row">{o.id} <small className="muted">{o.side}</small></th>
-                        <td><small>{o.markets.join(', ')}</small></td>
-                        <td className="r">{o.priceUnit === 'fen_per_p_hour' ? `¥${(o.priceFen / 100).toFixed(2)}/P·h` : <Price fen={o.priceFen} acceleratorId={o.markets[0]?.split('@')[0]} />}</td>
-                        <td className="r">{o.remainingUnit === 'deci_tflops' ? `${formatNumber(o.remaining / 10_000, 4)} P` : o.remaining}</td>
-                        <td>{o.status}</td>
-                        <td className="r">{formatFen(o.holdFen)}</td>
-                        <td>{formatTime(o.createdAt, lang)}</td>
-                        <td>
-                          {o.status === 'active' ? (
-                            <button type="button" onClick={() => void cancel(o.id)} aria-label={`${t('cancel')} ${o.id}`}>
-                              {t('cancel')}
-                            </button>
-                          ) : null}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                testId="orders-table"
+                wrap="short"
+                head={
+                  <>
+                    <th scope="col">{t('orders')}</th>
+                    <th scope="col">{t('colModel')}</th>
+                    <th scope="col" className="r">{t('limit')}</th>
+                    <th scope="col" className="r">{t('remaining')}</th>
+                    <th scope="col">{t('status')}</th>
+                    <th scope="col" className="r">{t('holdActual')}</th>
+                    <th scope="col">{t('time')}</th>
+                    <th scope="col"><span className="sr-only">{t('cancel')}</span></th>
+                  </>
+                }
+              >
+                {p.items.map((o) => (
+                  <tr key={o.id} data-order={o.id} data-status={o.status}>
+                    <th scope="row">{o.id} <small className="muted">{o.side}</small></th>
+                    <td><small>{o.markets.join(', ')}</small></td>
+                    <td className="r">{o.priceUnit === 'fen_per_p_hour' ? `¥${yuanOfFen(o.priceFen)}/P·h` : <Price fen={o.priceFen} acceleratorId={o.markets[0]?.split('@')[0]} />}</td>
+                    <td className="r">{o.remainingUnit === 'deci_tflops' ? `${formatNumber(o.remaining / 10_000, 4)} P` : o.remaining}</td>
+                    <td>{o.status}</td>
+                    <td className="r">{formatFen(o.holdFen)}</td>
+                    <td>{formatTime(o.createdAt, lang)}</td>
+                    <td>
+                      {o.status === 'active' ? (
+                        <button type="button" onClick={() => void cancel(o.id)} aria-label={`${t('cancel')} ${o.id}`}>
+                          {t('cancel')}
+                        </button>
+                      ) : null}
+                    </td>
+                  </tr>
+                ))}
+              </DataTable>
             )
           }
         </Loaded>
@@ -294,28 +290,29 @@ function AccountBody() {
             v.items.length === 0 ? (
               <Empty>{t('noVouchers')}</Empty>
             ) : (
-              <table className="data" data-testid="vouchers-table">
-                <thead>
-                  <tr>
+              <DataTable
+                testId="vouchers-table"
+                wrap="none"
+                head={
+                  <>
                     <th scope="col">{t('programme')}</th>
                     <th scope="col" className="r">{t('amount')}</th>
                     <th scope="col" className="r">{t('balance')}</th>
                     <th scope="col">{t('expires')}</th>
                     <th scope="col">{t('scope')}</th>
+                  </>
+                }
+              >
+                {v.items.map((g) => (
+                  <tr key={g.grantId} data-grant={g.grantId}>
+                    <th scope="row">{g.programmeId}</th>
+                    <td className="r">{formatFen(g.amountFen)}</td>
+                    <td className="r">{formatFen(g.balanceFen)}</td>
+                    <td>{formatTime(g.expiresAt, lang)}{g.expired ? ` (${t('expired')})` : ''}</td>
+                    <td><small>{[...(g.scope.acceleratorIds ?? []), ...(g.scope.regionIds ?? [])].join(', ') || t('any')}</small></td>
                   </tr>
-                </thead>
-                <tbody>
-                  {v.items.map((g) => (
-                    <tr key={g.grantId} data-grant={g.grantId}>
-                      <th scope="row">{g.programmeId}</th>
-                      <td className="r">{formatFen(g.amountFen)}</td>
-                      <td className="r">{formatFen(g.balanceFen)}</td>
-                      <td>{formatTime(g.expiresAt, lang)}{g.expired ? ` (${t('expired')})` : ''}</td>
-                      <td><small>{[...(g.scope.acceleratorIds ?? []), ...(g.scope.regionIds ?? [])].join(', ') || t('any')}</small></td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </DataTable>
             )
           }
         </Loaded>

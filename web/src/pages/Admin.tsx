@@ -7,7 +7,7 @@ import { api, type User } from '../api';
 import { formatTime, parseYuanToFen } from '../format';
 import { useAsync } from '../hooks';
 import { useI18n, type Key } from '../i18n';
-import { ErrorBox, Field, Loaded, Notice, Section } from '../ui';
+import { DataTable, ErrorBox, Field, Loaded, Notice, Section } from '../ui';
 import { RequireUser } from './Account';
 import { useMarkets } from './Markets';
 
@@ -188,35 +188,34 @@ function AdminBody() {
           <ErrorBox error={userError} />
           <Loaded state={users}>
             {(items) => (
-              <div className="table-wrap short">
-                <table className="data" data-testid="users-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">{t('email')}</th>
-                      <th scope="col">{t('role')}</th>
-                      <th scope="col">{t('created')}</th>
-                      <th scope="col">{t('accountState')}</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((x) => (
-                      <tr key={x.id} data-user={x.id}>
-                        <th scope="row">{x.email}</th>
-                        <td>{t(`role_${x.role}`)}</td>
-                        <td>{formatTime(x.createdAt, lang)}</td>
-                        <td data-disabled={x.disabledAt ? 'true' : 'false'}>
-                          {x.disabledAt ? t('disabledState') : t('active')}{' '}
-                          {x.role === 'admin' ? null : (
-                            <button type="button" className="small" aria-label={`${x.disabledAt ? t('enable') : t('disable')} ${x.email}`} onClick={() => void toggleUser(x)}>
-                              {x.disabledAt ? t('enable') : t('disable')}
-                            </button>
-                          )}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                testId="users-table"
+                wrap="short"
+                head={
+                  <>
+                    <th scope="col">{t('email')}</th>
+                    <th scope="col">{t('role')}</th>
+                    <th scope="col">{t('created')}</th>
+                    <th scope="col">{t('accountState')}</th>
+                  </>
+                }
+              >
+                {items.map((x) => (
+                  <tr key={x.id} data-user={x.id}>
+                    <th scope="row">{x.email}</th>
+                    <td>{t(`role_${x.role}`)}</td>
+                    <td>{formatTime(x.createdAt, lang)}</td>
+                    <td data-disabled={x.disabledAt ? 'true' : 'false'}>
+                      {x.disabledAt ? t('disabledState') : t('active')}{' '}
+                      {x.role === 'admin' ? null : (
+                        <button type="button" className="small" aria-label={`${x.disabledAt ? t('enable') : t('disable')} ${x.email}`} onClick={() => void toggleUser(x)}>
+                          {x.disabledAt ? t('enable') : t('disable')}
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </DataTable>
             )}
           </Loaded>
         </Section>

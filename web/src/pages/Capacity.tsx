@@ -10,7 +10,7 @@ import { formatNumber, parseYuanToFen } from '../format';
 import { useI18n } from '../i18n';
 import { Link } from '../router';
 import { useCatalog } from '../session';
-import { Empty, ErrorBox, Field, Loaded, Loading, Price, Section } from '../ui';
+import { DataTable, Empty, ErrorBox, Field, Loaded, Loading, Price, Section } from '../ui';
 import { UnverifiedBadge, useMarkets } from './Markets';
 
 export interface CapacityFilter {
@@ -134,46 +134,44 @@ export default function CapacityPage() {
             rows.length === 0 ? (
               <Empty>{t('noResults')}</Empty>
             ) : (
-              <div className="table-wrap">
-                <table className="data" data-testid="capacity-results">
-                  <thead>
-                    <tr>
-                      <th scope="col">{t('colModel')}</th>
-                      <th scope="col" className="r">{t('memory')}</th>
-                      <th scope="col">{t('interconnect')}</th>
-                      <th scope="col">{t('colRegion')}</th>
-                      <th scope="col" className="r">{t('colBestAsk')}</th>
-                      <th scope="col" className="r">{t('colFree')}</th>
-                      <th scope="col"><span className="sr-only">{t('bid')}</span></th>
+              <DataTable
+                testId="capacity-results"
+                head={
+                  <>
+                    <th scope="col">{t('colModel')}</th>
+                    <th scope="col" className="r">{t('memory')}</th>
+                    <th scope="col">{t('interconnect')}</th>
+                    <th scope="col">{t('colRegion')}</th>
+                    <th scope="col" className="r">{t('colBestAsk')}</th>
+                    <th scope="col" className="r">{t('colFree')}</th>
+                    <th scope="col"><span className="sr-only">{t('bid')}</span></th>
+                  </>
+                }
+              >
+                {rows.map((m) => {
+                  const a = accelerators.get(m.acceleratorId);
+                  const r = regions.get(m.regionId);
+                  return (
+                    <tr key={m.market} data-market={m.market} aria-selected={selected === m.market}>
+                      <th scope="row">
+                        <Link to={`/markets/${encodeURIComponent(m.market)}`}>{m.acceleratorName}</Link>
+                        {m.halted ? <span className="badge warn">{t('halted')}</span> : null}
+                        <UnverifiedBadge market={m} />
+                      </th>
+                      <td className="r">{a ? `${a.memoryGiB} GiB` : '—'}</td>
+                      <td>{a?.interconnect ?? '—'}</td>
+                      <td>{lang === 'zh' ? (r?.nameZh ?? m.regionName) : m.regionName}</td>
+                      <td className="r"><Price fen={m.bestAskFen} acceleratorId={m.acceleratorId} /></td>
+                      <td className="r">{formatNumber(m.freeGpus)}</td>
+                      <td>
+                        <button type="button" onClick={() => setSelected(m.market)} aria-label={`${t('bid')}: ${m.acceleratorName} ${m.regionName}`}>
+                          {t('bid')}
+                        </button>
+                      </td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {rows.map((m) => {
-                      const a = accelerators.get(m.acceleratorId);
-                      const r = regions.get(m.regionId);
-                      return (
-                        <tr key={m.market} data-market={m.market} aria-selected={selected === m.market}>
-                          <th scope="row">
-                            <Link to={`/markets/${encodeURIComponent(m.market)}`}>{m.acceleratorName}</Link>
-                            {m.halted ? <span className="badge warn">{t('halted')}</span> : null}
-                            <UnverifiedBadge market={m} />
-                          </th>
-                          <td className="r">{a ? `${a.memoryGiB} GiB` : '—'}</td>
-                          <td>{a?.interconnect ?? '—'}</td>
-                          <td>{lang === 'zh' ? (r?.nameZh ?? m.regionName) : m.regionName}</td>
-                          <td className="r"><Price fen={m.bestAskFen} acceleratorId={m.acceleratorId} /></td>
-                          <td className="r">{formatNumber(m.freeGpus)}</td>
-                          <td>
-                            <button type="button" onClick={() => setSelected(m.market)} aria-label={`${t('bid')}: ${m.acceleratorName} ${m.regionName}`}>
-                              {t('bid')}
-                            </button>
-                          </td>
-                        </tr>
-                      );
-                    })}
-                  </tbody>
-                </table>
-              </div>
+                  );
+                })}
+              </DataTable>
             )
           }
         </Loaded>

@@ -10,7 +10,7 @@ import { useI18n } from '../i18n';
 import { useChannel } from '../live';
 import { Link } from '../router';
 import { useCatalog } from '../session';
-import { Empty, ErrorBox, Loaded, Loading, Price, Section } from '../ui';
+import { DataTable, Empty, ErrorBox, Loaded, Loading, Price, Section } from '../ui';
 import { useMarkets } from './Markets';
 
 const BOOK_ROWS = 12;
@@ -159,28 +159,27 @@ export default function MarketPage({ market }: { market: string }) {
           ) : trades.length === 0 ? (
             <Empty>{t('noTrades')}</Empty>
           ) : (
-            <div className="table-wrap short">
-              <table className="data" data-testid="trades-table">
-                <thead>
-                  <tr>
-                    <th scope="col">{t('time')}</th>
-                    <th scope="col" className="r">{t('price')}</th>
-                    <th scope="col" className="r">{t('gpus')}</th>
-                    <th scope="col" className="r">{t('hours')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {trades.slice(0, 50).map((tr) => (
-                    <tr key={tr.id} data-trade={tr.id}>
-                      <td>{formatTime(tr.at, lang)}</td>
-                      <td className="r"><Price fen={tr.priceFenPerGpuHour} acceleratorId={acceleratorId} /></td>
-                      <td className="r">{tr.gpus}</td>
-                      <td className="r">{formatNumber(tr.hours, 2)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              testId="trades-table"
+              wrap="short"
+              head={
+                <>
+                  <th scope="col">{t('time')}</th>
+                  <th scope="col" className="r">{t('price')}</th>
+                  <th scope="col" className="r">{t('gpus')}</th>
+                  <th scope="col" className="r">{t('hours')}</th>
+                </>
+              }
+            >
+              {trades.slice(0, 50).map((tr) => (
+                <tr key={tr.id} data-trade={tr.id}>
+                  <td>{formatTime(tr.at, lang)}</td>
+                  <td className="r"><Price fen={tr.priceFenPerGpuHour} acceleratorId={acceleratorId} /></td>
+                  <td className="r">{tr.gpus}</td>
+                  <td className="r">{formatNumber(tr.hours, 2)}</td>
+                </tr>
+              ))}
+            </DataTable>
           )}
         </Section>
         <Section title={t('bidTitle')}>{book ? <BidForm acceleratorIds={[acceleratorId]} regionIds={[regionId]} book={book} /> : <Loading />}</Section>

@@ -11,7 +11,7 @@ import { useAsync } from '../hooks';
 import { useI18n } from '../i18n';
 import { referenceFor } from '../reference';
 import { useCatalog } from '../session';
-import { Empty, ErrorBox, Field, Loaded, Notice, Price, Section } from '../ui';
+import { DataTable, Empty, ErrorBox, Field, Loaded, Notice, Price, Section } from '../ui';
 import { BalancesCard, RequireUser, StatementTable } from './Account';
 import { CalcForm } from './Calculators';
 import { useMarkets } from './Markets';
@@ -100,28 +100,29 @@ function Enrollment() {
           items.length === 0 ? (
             <Empty />
           ) : (
-            <table className="data" data-testid="tokens-table">
-              <thead>
-                <tr>
+            <DataTable
+              testId="tokens-table"
+              wrap="none"
+              head={
+                <>
                   <th scope="col">{t('label')}</th>
                   <th scope="col">{t('colRegion')}</th>
                   <th scope="col">{t('colModel')}</th>
                   <th scope="col">{t('expires')}</th>
                   <th scope="col">{t('status')}</th>
+                </>
+              }
+            >
+              {items.map((k, i) => (
+                <tr key={k.id ?? k.token ?? i}>
+                  <td>{k.label || k.id || '—'}</td>
+                  <td>{k.regionId ?? '—'}</td>
+                  <td>{k.acceleratorId ?? t('any')}</td>
+                  <td>{formatTime(k.expiresAt, lang)}</td>
+                  <td>{k.usedAt ? String(k.usedAt) : '—'}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {items.map((k, i) => (
-                  <tr key={k.id ?? k.token ?? i}>
-                    <td>{k.label || k.id || '—'}</td>
-                    <td>{k.regionId ?? '—'}</td>
-                    <td>{k.acceleratorId ?? t('any')}</td>
-                    <td>{formatTime(k.expiresAt, lang)}</td>
-                    <td>{k.usedAt ? String(k.usedAt) : '—'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           )
         }
       </Loaded>
@@ -156,65 +157,63 @@ function NodesTable({ nodes }: { nodes: NodeInfo[] }) {
   const { t } = useI18n();
   if (nodes.length === 0) return <Empty>{t('noNodes')}</Empty>;
   return (
-    <div className="table-wrap">
-      <table className="data" data-testid="nodes-table">
-        <thead>
-          <tr>
-            <th scope="col">{t('node')}</th>
-            <th scope="col">{t('colModel')}</th>
-            <th scope="col" className="r">{t('gpus')}</th>
-            <th scope="col">{t('kind')}</th>
-            <th scope="col">{t('status')}</th>
-            <th scope="col">{t('attestation')}</th>
-            <th scope="col">{t('health')} / {t('utilisation')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {nodes.map((n) => (
-            <tr key={n.id} data-node={n.id} data-kind={n.kind}>
-              <th scope="row"><small>{n.id}</small></th>
-              <td>{n.market}</td>
-              <td className="r">{n.gpuCount}</td>
-              <td>{n.kind === 'manual' || n.kind === 'offline' || n.kind === 'agent' ? t(`kind_${n.kind}`) : n.kind}</td>
-              <td>
-                {n.status}
-                {n.online === undefined || n.online === null ? null : (
-                  <span className={`badge ${n.online ? 'good' : 'bad'}`} data-online={String(n.online)}>
-                    {n.online ? t('online') : t('nodeOffline')}
-                  </span>
-                )}
-              </td>
-              <td>
-                <AttestationBadge node={n} />
-                {n.unverified === true ? (
-                  <div className="small bad-text" data-testid="attestation-reasons">
-                    {Array.isArray(n['attestationReasons']) && (n['attestationReasons'] as string[]).length > 0 ? (n['attestationReasons'] as string[]).join('; ') : t('fakeGpu')}
-                  </div>
-                ) : null}
-              </td>
-              <td>
-                {Array.isArray(n.gpus) && n.gpus.length > 0 ? (
-                  <ul className="gpus">
-                    {n.gpus.map((g, i) => {
-                      const u = gpuUtil(g);
-                      const healthy = g.healthy ?? (g.health === undefined ? undefined : g.health === 'ok' || g.health === 'healthy');
-                      return (
-                        <li key={g.index ?? i} className={healthy === false ? 'bad' : ''}>
-                          GPU {g.index ?? i}: {healthy === false ? '✗' : '✓'} {u === undefined ? '' : `${formatNumber(u)}%`}
-                          {typeof g.temperatureC === 'number' ? ` ${g.temperatureC}°C` : ''}
-                        </li>
-                      );
-                    })}
-                  </ul>
-                ) : (
-                  <span className="muted">{n.kind === 'agent' ? t('noAgentData') : '—'}</span>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      testId="nodes-table"
+      head={
+        <>
+          <th scope="col">{t('node')}</th>
+          <th scope="col">{t('colModel')}</th>
+          <th scope="col" className="r">{t('gpus')}</th>
+          <th scope="col">{t('kind')}</th>
+          <th scope="col">{t('status')}</th>
+          <th scope="col">{t('attestation')}</th>
+          <th scope="col">{t('health')} / {t('utilisation')}</th>
+        </>
+      }
+    >
+      {nodes.map((n) => (
+        <tr key={n.id} data-node={n.id} data-kind={n.kind}>
+          <th scope="row"><small>{n.id}</small></th>
+          <td>{n.market}</td>
+          <td className="r">{n.gpuCount}</td>
+          <td>{n.kind === 'manual' || n.kind === 'offline' || n.kind === 'agent' ? t(`kind_${n.kind}`) : n.kind}</td>
+          <td>
+            {n.status}
+            {n.online === undefined || n.online === null ? null : (
+              <span className={`badge ${n.online ? 'good' : 'bad'}`} data-online={String(n.online)}>
+                {n.online ? t('online') : t('nodeOffline')}
+              </span>
+            )}
+          </td>
+          <td>
+            <AttestationBadge node={n} />
+            {n.unverified === true ? (
+              <div className="small bad-text" data-testid="attestation-reasons">
+                {Array.isArray(n['attestationReasons']) && (n['attestationReasons'] as string[]).length > 0 ? (n['attestationReasons'] as string[]).join('; ') : t('fakeGpu')}
+              </div>
+            ) : null}
+          </td>
+          <td>
+            {Array.isArray(n.gpus) && n.gpus.length > 0 ? (
+              <ul className="gpus">
+                {n.gpus.map((g, i) => {
+                  const u = gpuUtil(g);
+                  const healthy = g.healthy ?? (g.health === undefined ? undefined : g.health === 'ok' || g.health === 'healthy');
+                  return (
+                    <li key={g.index ?? i} className={healthy === false ? 'bad' : ''}>
+                      GPU {g.index ?? i}: {healthy === false ? '✗' : '✓'} {u === undefined ? '' : `${formatNumber(u)}%`}
+                      {typeof g.temperatureC === 'number' ? ` ${g.temperatureC}°C` : ''}
+                    </li>
+                  );
+                })}
+              </ul>
+            ) : (
+              <span className="muted">{n.kind === 'agent' ? t('noAgentData') : '—'}</span>
+            )}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
