@@ -3,36 +3,14 @@
  * with its stable code and no state change, attestation (mismatch is stored but never traded;
  * fake GPUs are traded but shown unverified), and task bids that carry a workload.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/api/identity.js';
-import { openPostgresStore, openSqliteStore, type Store } from '../src/store/index.js';
+import type { Store } from '../src/store/index.js';
 import { A100, hardware } from './support/agent-fixtures.js';
-import { type Actor, type Harness, openHarness, type Reply } from './support/api-harness.js';
-import { createTestDatabase, type TestDatabase } from './support/pg.js';
+import { type Actor, type Harness, ok, openHarness, type Reply } from './support/api-harness.js';
+import { storeAdapters } from './support/stores.js';
 
-let dir = '';
-let pgdb: TestDatabase | null = null;
-const adapters = [
-  { name: 'sqlite', open: (): Promise<Store> => openSqliteStore({ file: join(dir, `enroll-${Math.random().toString(36).slice(2)}.db`) }) },
-  { name: 'postgres', open: (): Promise<Store> => openPostgresStore({ url: pgdb!.url }) },
-];
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'suanli-enroll-'));
-  pgdb = await createTestDatabase();
-});
-afterAll(async () => {
-  await pgdb?.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function ok(r: Reply, status = 200): Reply {
-  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${JSON.stringify(r.body)}`);
-  return r;
-}
+const { adapters } = storeAdapters('enroll');
 
 describe.each(adapters)('agent enrollment on $name', (adapter) => {
   let store: Store;

@@ -24,7 +24,7 @@ export interface Reply {
 }
 
 /** The reply if it has `status`; else throws with what came instead. */
-export function ok(r: Reply, status = 200): Reply {
+export function ok<R extends { readonly status: number; readonly body: unknown }>(r: R, status = 200): R {
   if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${JSON.stringify(r.body)}`);
   return r;
 }
