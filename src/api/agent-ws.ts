@@ -11,6 +11,7 @@ import { AGENT_WS_PATH, AgentCloseCodes, AgentMessageSchema, type ExchangeMessag
 import type { AgentHub, AgentSession } from '../exchange/agent-hub.js';
 import type { Store } from '../store/port.js';
 import { sha256Hex } from './identity.js';
+import { rawText, refuseUpgrade } from './ws.js';
 
 export interface AgentEndpointOptions {
   readonly path?: string;
@@ -37,11 +38,11 @@ export function attachAgentEndpoint(server: Server, hub: AgentHub, store: Store,
       // answered below
     }
     if (pathname !== path) {
-      if (!otherPaths.includes(pathname) || server.listenerCount('upgrade') <= 1) refuse(socket, 404, 'Not Found');
+      if (!otherPaths.includes(pathname) || server.listenerCount('upgrade') <= 1) refuseUpgrade(socket, 404, 'Not Found');
       return;
     }
     socket.on('error', () => socket.destroy());
-    if (wss.clients.size >= maxSessions) return refuse(socket, 503, 'Service Unavailable');
+    if (wss.clients.size >= maxSessions) return refuseUpgrade(socket, 503, 'Service Unavailable');
     void nodeOf(req, store).then((nodeId) => {
       if (socket.destroyed) return;
       wss.handleUpgrade(req, socket, head, (ws) => {
@@ -72,7 +73,7 @@ export function attachAgentEndpoint(server: Server, hub: AgentHub, store: Store,
       }
       let parsed: unknown;
       try {
-        parsed = JSON.parse(text(raw));
+        parsed = JSON.parse(rawText(raw));
       } catch {
         return ws.close(AgentCloseCodes.badMessage, 'not JSON');
       }
@@ -113,14 +114,4 @@ async function nodeOf(req: IncomingMessage, store: Store): Promise<string | null
   } catch {
     return null;
   }
-}
-
-function text(raw: RawData): string {
-  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
-  if (raw instanceof ArrayBuffer) return Buffer.from(raw).toString('utf8');
-  return raw.toString('utf8');
-}
-
-function refuse(socket: Duplex, status: number, statusText: string): void {
-  if (!socket.destroyed) socket.end(`HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }

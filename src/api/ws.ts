@@ -760,13 +760,15 @@ function copyLevel(l: DepthLevel): DepthLevel {
   return { priceFenPerGpuHour: l.priceFenPerGpuHour, gpus: l.gpus };
 }
 
-function rawText(raw: RawData): string {
+/** A WebSocket message as text, whatever frames it came in (shared with the agent socket). */
+export function rawText(raw: RawData): string {
   if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
   if (raw instanceof ArrayBuffer) return Buffer.from(raw).toString('utf8');
   return raw.toString('utf8');
 }
 
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+/** Answers an HTTP upgrade we will not take, and closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: number, text: string): void {
   if (!socket.destroyed) socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
