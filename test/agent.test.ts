@@ -254,6 +254,16 @@ describe.each(stores)('agent protocol over a real server on $name', ({ db }) => 
     const running1 = ok(await buyer.get('/leases?state=active')).body.items as { id: string }[];
     expect(running1).toHaveLength(1);
     const leaseId = running1[0]!.id;
+    // A lease sold for later on the node's other GPU: its start passes while the node is lost.
+    const later = ok(
+      await buyer.post('/bids', {
+        acceleratorIds: [A100], regionIds: ['cn-beijing'], gpus: 1, hours: 1, limitFenPerGpuHour: PRICE, timeInForce: 'IOC',
+        startAt: new Date(Date.now() + 8 * HEARTBEAT_MS).toISOString(),
+      }),
+      201,
+    ).body;
+    const laterId: string = later.leases[0].id;
+    expect((await lease(laterId)).state).toBe('pending');
     const cashBefore = BigInt((await balances(buyer)).cashFen);
     agent.silence(); // the socket stays open: only the heartbeats stop
     await eventually(async () => ((await lease(leaseId)).state === 'ended' ? true : undefined), 'the lease to be interrupted');
@@ -267,6 +277,17 @@ describe.each(stores)('agent protocol over a real server on $name', ({ db }) => 
     expect(ok(await provider.get(`/nodes/${nodeId}`)).body.node).toMatchObject({ status: 'offline', online: false });
     // The silent session is dropped before its leases end, so no lease.stop can reach it (the welcome after a reconnect omits the lease).
     expect(await agent.waitClosed()).toEqual({ code: 1001, reason: 'no heartbeat' });
+    // The later lease was not due when the node was lost; once it is due on a node still silent, it ends unbilled.
+    expect((await lease(laterId)).state).toBe('pending');
+    await eventually(async () => ((await lease(laterId)).state === 'ended' ? true : undefined), 'the later lease to end');
+    expect(await lease(laterId)).toMatchObject({ endReason: 'node_lost' });
+    const laterMoves = (ok(await buyer.get('/statement?account=cash&limit=500')).body.items as { code: string; transferId: string; creditFen: string }[])
+      .filter((t) => t.transferId.startsWith(`lease:${laterId}:`));
+    expect(laterMoves.map((t) => t.code)).toContain('refund');
+    const providerMoves = (ok(await provider.get('/statement?account=earnings&limit=500')).body.items as { code: string; transferId: string }[])
+      .filter((t) => t.transferId.startsWith(`lease:${laterId}:`) && t.code !== 'sla_credit');
+    expect(providerMoves).toEqual([]); // the provider earned nothing from it
+    expect(BigInt((await balances(buyer)).escrowFen)).toBe(0n);
     // Its ask no longer matches.
     const miss = ok(await buyer.post('/bids', { acceleratorIds: [A100], regionIds: ['cn-beijing'], gpus: 1, hours: 1, limitFenPerGpuHour: PRICE, timeInForce: 'IOC' }), 201).body;
     expect(miss.leases).toEqual([]);

@@ -73,6 +73,7 @@ export interface NodeView {
 interface LeaseInfo {
   readonly buyerId: string;
   readonly mode: 'lease' | 'task';
+  readonly startMs: number;
 }
 
 interface Live {
@@ -107,6 +108,8 @@ export class AgentHub {
   readonly heartbeatIntervalMs: number;
   private readonly nodes = new Map<string, AgentNode>();
   private readonly leaseNode = new Map<string, string>();
+  /** Leases whose `node_lost` end is being submitted (`endUnserved`). */
+  private readonly ending = new Set<string>();
   private readonly logs: LeaseLogs;
   private unverifiedByMarket: Map<string, number> | null = null;
   private heartbeats = 0;
@@ -148,7 +151,9 @@ export class AgentHub {
       const verdicts = new Map((await this.store.nodeAttestations(page.items.map((n) => n.id))).map((a) => [a.nodeId, a.verdict]));
       for (const n of page.items) {
         const verdict = verdicts.get(n.id) ?? 'unverified';
-        this.track(n.id, `${n.acceleratorId}@${n.regionId}`, verdict, verdict === 'mismatch' ? null : (n.status as NodeStatus));
+        const node = this.track(n.id, `${n.acceleratorId}@${n.regionId}`, verdict, verdict === 'mismatch' ? null : (n.status as NodeStatus));
+        // A node that was down when the exchange stopped: its leases yet to start are watched (see `watch`).
+        if (node.status === 'offline') for (const l of await this.store.liveLeasesOfNode(n.id, MAX_PAGE_LIMIT)) this.remember(node, l);
       }
       cursor = page.nextCursor;
     } while (cursor !== null);
@@ -334,7 +339,7 @@ export class AgentHub {
     if (!row || row.nodeId !== n.nodeId) return undefined;
     this.remember(n, row);
     // An ended lease still takes its last words (`lease.stopped`, late logs); commands about it are refused by the core.
-    return n.leases.get(leaseId) ?? { buyerId: row.buyerId, mode: parseWorkload(row.workloadJson ?? null)?.mode ?? 'lease' };
+    return n.leases.get(leaseId) ?? { buyerId: row.buyerId, mode: parseWorkload(row.workloadJson ?? null)?.mode ?? 'lease', startMs: row.startMs };
   }
 
   /** Caches a lease of the node; its spec when it is live and has a workload to run. */
@@ -342,7 +347,7 @@ export class AgentHub {
     const live = l.state === 'pending' || l.state === 'provisioning' || l.state === 'active';
     if (!live) return undefined;
     const workload = parseWorkload(l.workloadJson ?? null);
-    n.leases.set(l.id, { buyerId: l.buyerId, mode: workload?.mode ?? 'lease' });
+    n.leases.set(l.id, { buyerId: l.buyerId, mode: workload?.mode ?? 'lease', startMs: l.startMs });
     this.leaseNode.set(l.id, n.nodeId);
     return workload ? { leaseId: l.id, gpuIndices: [...l.gpuIndices], startMs: l.startMs, endMs: l.endMs, workload } : undefined;
   }
@@ -430,12 +435,46 @@ export class AgentHub {
     return n;
   }
 
+  /**
+   * Every half heartbeat interval: a node silent for the offline window is lost. One still selling
+   * (online or draining) goes offline and its running leases end (`declareLost`). One already
+   * offline gets no new sales, but leases it sold earlier still come due: any whose start passes
+   * while the node is silent ends too, at once and unbilled, instead of billing the buyer for
+   * GPUs nobody hands over.
+   */
   private watch(): void {
     const now = this.o.clock();
     const windowMs = MISSED_HEARTBEATS_OFFLINE * this.heartbeatIntervalMs;
     for (const n of this.nodes.values()) {
-      if (n.status !== 'online' || n.losing || now - n.lastSeenMs <= windowMs) continue;
-      void this.declareLost(n);
+      if (n.status === null || n.losing || now - n.lastSeenMs <= windowMs) continue;
+      if (n.status !== 'offline') void this.declareLost(n);
+      else if (n.leases.size > 0) void this.endUnserved(n, now);
+    }
+  }
+
+  /** Ends the leases of silent node `n` that have started, as `node_lost` from when it went quiet (or from their start). */
+  private async endUnserved(n: AgentNode, now: number): Promise<void> {
+    const due = [...n.leases].filter(([id, info]) => info.startMs <= now && !this.ending.has(id));
+    if (due.length === 0) return;
+    n.losing = true;
+    try {
+      this.disconnect(n, 1001, 'no heartbeat');
+      for (const [leaseId, info] of due) {
+        this.ending.add(leaseId);
+        try {
+          const ended = await this.loop.submit({ type: 'endLease', now: 0, leaseId, reason: 'node_lost', interruptedAtMs: Math.max(info.startMs, n.lastSeenMs) });
+          const row = ended.ok ? await this.store.getLease(leaseId) : undefined;
+          if (row) await this.rematch(row);
+          // Refused (already ended elsewhere): nothing of it is left to watch.
+          if (!ended.ok) n.leases.delete(leaseId);
+        } finally {
+          this.ending.delete(leaseId);
+        }
+      }
+    } catch (err) {
+      this.o.log?.({ err: String(err), nodeId: n.nodeId }, 'ending the leases of a lost node failed');
+    } finally {
+      n.losing = false;
     }
   }
 
@@ -452,7 +491,11 @@ export class AgentHub {
       this.hooks.nodeLost?.();
       const now = this.o.clock();
       for (const l of await this.store.liveLeasesOfNode(n.nodeId, MAX_PAGE_LIMIT)) {
-        if (l.startMs > now) continue;
+        if (l.startMs > now) {
+          // Not started yet: it may still be served if the node comes back in time (see `watch`).
+          this.remember(n, l);
+          continue;
+        }
         const ended = await this.loop.submit({ type: 'endLease', now: 0, leaseId: l.id, reason: 'node_lost', interruptedAtMs: silentSinceMs });
         if (ended.ok) await this.rematch(l);
       }
