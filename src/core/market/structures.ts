@@ -350,40 +350,149 @@ export class DenseIdMap<V> {
   }
 }
 
-const SHARDS = 16;
+const SHARD_BITS = 6;
+const SHARDS = 1 << SHARD_BITS;
+const FIRST_SLOTS = 16;
+
+/** A 32-bit hash of a string, never 0 (0 marks an empty slot): FNV-1a over the UTF-16 units, then a final mix. */
+export function hashId(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h === 0 ? 1 : h;
+}
+
+/** One open-addressing table (linear probing, at most half full): parallel arrays of hash, key, value. */
+class IdShard<V> {
+  readonly mask: number;
+  readonly hashes: Int32Array;
+  readonly keys: (string | undefined)[];
+  readonly vals: (V | undefined)[];
+  size = 0;
+  constructor(slots: number) {
+    this.mask = slots - 1;
+    this.hashes = new Int32Array(slots);
+    this.keys = new Array<string | undefined>(slots).fill(undefined);
+    this.vals = new Array<V | undefined>(slots).fill(undefined);
+  }
+  /** The slot holding `key` (of hash `h`), or -1. */
+  find(key: string, h: number): number {
+    const hashes = this.hashes;
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const x = hashes[i]!;
+      if (x === 0) return -1;
+      if (x === h && this.keys[i] === key) return i;
+    }
+  }
+  /** The first empty slot on `h`'s probe path (the caller knows the key is absent and a slot is free). */
+  emptySlot(h: number): number {
+    const hashes = this.hashes;
+    const mask = this.mask;
+    let i = h & mask;
+    while (hashes[i] !== 0) i = (i + 1) & mask;
+    return i;
+  }
+}
 
 /**
- * A string-keyed map split over SHARDS Maps by the key's last characters, so that growing never
- * rehashes more than a sixteenth of the entries at once (a Map of a million entries takes tens of
- * milliseconds to grow: a pause). Iteration order is unspecified.
+ * The engine's string-keyed maps (nodes and orders by id, up to millions of entries). A `Map`
+ * that large misses the CPU caches several times per lookup (bucket, then each chained entry and
+ * its key string), and every new order and node starts with a lookup that misses. Here a lookup
+ * is one probe into a packed array of 32-bit hashes, touching a key only when its hash matches.
+ * The table is split over SHARDS shards by the hash's top bits, so growing never rehashes more
+ * than a small share of the entries at once (a pause). Iteration order is unspecified (it is
+ * deterministic: the hash has no random seed).
  */
 export class ShardedMap<V> {
-  private readonly shards: Map<string, V>[] = Array.from({ length: SHARDS }, () => new Map<string, V>());
-
-  private shard(key: string): Map<string, V> {
-    const n = key.length;
-    const h = n === 0 ? 0 : key.charCodeAt(n - 1) + (n > 1 ? 7 * key.charCodeAt(n - 2) : 0);
-    return this.shards[h & (SHARDS - 1)]!;
-  }
+  private readonly shards: IdShard<V>[] = Array.from({ length: SHARDS }, () => new IdShard<V>(FIRST_SLOTS));
+  private count = 0;
 
   get size(): number {
-    let n = 0;
-    for (const s of this.shards) n += s.size;
-    return n;
+    return this.count;
   }
   get(key: string): V | undefined {
-    return this.shard(key).get(key);
+    const h = hashId(key);
+    const s = this.shards[h >>> (32 - SHARD_BITS)]!;
+    const i = s.find(key, h);
+    return i < 0 ? undefined : s.vals[i];
   }
   has(key: string): boolean {
-    return this.shard(key).has(key);
+    const h = hashId(key);
+    return this.shards[h >>> (32 - SHARD_BITS)]!.find(key, h) >= 0;
   }
   set(key: string, value: V): void {
-    this.shard(key).set(key, value);
+    const h = hashId(key);
+    const s = this.shards[h >>> (32 - SHARD_BITS)]!;
+    const i = s.find(key, h);
+    if (i >= 0) s.vals[i] = value;
+    else this.insertAbsent(key, value, h);
+  }
+  /** Adds `key` unless it is present; whether it added (one probe where `has` then `set` would take two). */
+  add(key: string, value: V): boolean {
+    const h = hashId(key);
+    if (this.shards[h >>> (32 - SHARD_BITS)]!.find(key, h) >= 0) return false;
+    this.insertAbsent(key, value, h);
+    return true;
   }
   delete(key: string): boolean {
-    return this.shard(key).delete(key);
+    const h = hashId(key);
+    const s = this.shards[h >>> (32 - SHARD_BITS)]!;
+    let i = s.find(key, h);
+    if (i < 0) return false;
+    // Backward-shift deletion: pull later entries of the probe run back so no lookup stops early.
+    const { hashes, keys, vals, mask } = s;
+    for (let j = (i + 1) & mask; hashes[j] !== 0; j = (j + 1) & mask) {
+      const home = hashes[j]! & mask;
+      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
+      if (stays) continue;
+      hashes[i] = hashes[j]!;
+      keys[i] = keys[j];
+      vals[i] = vals[j];
+      i = j;
+    }
+    hashes[i] = 0;
+    keys[i] = undefined;
+    vals[i] = undefined;
+    s.size--;
+    this.count--;
+    return true;
   }
   *values(): Generator<V> {
-    for (const s of this.shards) yield* s.values();
+    for (const s of this.shards) {
+      for (let i = 0; i <= s.mask; i++) if (s.hashes[i] !== 0) yield s.vals[i]!;
+    }
+  }
+
+  private insertAbsent(key: string, value: V, h: number): void {
+    const no = h >>> (32 - SHARD_BITS);
+    let s = this.shards[no]!;
+    if ((s.size + 1) * 2 > s.mask + 1) s = this.grow(no);
+    const i = s.emptySlot(h);
+    s.hashes[i] = h;
+    s.keys[i] = key;
+    s.vals[i] = value;
+    s.size++;
+    this.count++;
+  }
+
+  private grow(no: number): IdShard<V> {
+    const old = this.shards[no]!;
+    const s = new IdShard<V>((old.mask + 1) * 2);
+    for (let j = 0; j <= old.mask; j++) {
+      const h = old.hashes[j]!;
+      if (h === 0) continue;
+      const i = s.emptySlot(h);
+      s.hashes[i] = h;
+      s.keys[i] = old.keys[j];
+      s.vals[i] = old.vals[j];
+    }
+    s.size = old.size;
+    this.shards[no] = s;
+    return s;
   }
 }

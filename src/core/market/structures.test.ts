@@ -1,0 +1,59 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { hashId, ShardedMap } from './structures.js';
+
+describe('ShardedMap', () => {
+  it('agrees with a Map under random sets, adds, deletes and lookups (colliding probe runs included)', () => {
+    // Few distinct keys and many deletes: long probe runs and backward shifts across the wrap.
+    const key = fc.integer({ min: 0, max: 3_000 }).map((n) => `k${n}`);
+    const op = fc.oneof(
+      fc.record({ t: fc.constant('set' as const), k: key, v: fc.integer() }),
+      fc.record({ t: fc.constant('add' as const), k: key, v: fc.integer() }),
+      fc.record({ t: fc.constant('delete' as const), k: key }),
+      fc.record({ t: fc.constant('get' as const), k: key }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 4_000 }), (ops) => {
+        const ours = new ShardedMap<number>();
+        const model = new Map<string, number>();
+        for (const o of ops) {
+          if (o.t === 'set') {
+            ours.set(o.k, o.v);
+            model.set(o.k, o.v);
+          } else if (o.t === 'add') {
+            const added = ours.add(o.k, o.v);
+            expect(added).toBe(!model.has(o.k));
+            if (added) model.set(o.k, o.v);
+          } else if (o.t === 'delete') {
+            expect(ours.delete(o.k)).toBe(model.delete(o.k));
+          } else {
+            expect(ours.get(o.k)).toBe(model.get(o.k));
+            expect(ours.has(o.k)).toBe(model.has(o.k));
+          }
+        }
+        expect(ours.size).toBe(model.size);
+        expect([...ours.values()].sort((a, b) => a - b)).toEqual([...model.values()].sort((a, b) => a - b));
+        for (const [k, v] of model) expect(ours.get(k)).toBe(v);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('keeps every entry through many growths and deletes half of them', () => {
+    const m = new ShardedMap<number>();
+    for (let i = 0; i < 200_000; i++) m.set(`o${i}`, i);
+    expect(m.size).toBe(200_000);
+    for (let i = 0; i < 200_000; i += 2) expect(m.delete(`o${i}`)).toBe(true);
+    expect(m.size).toBe(100_000);
+    for (let i = 0; i < 200_000; i++) expect(m.get(`o${i}`)).toBe(i % 2 === 0 ? undefined : i);
+    expect(m.has('')).toBe(false);
+    m.set('', -1);
+    expect(m.get('')).toBe(-1);
+  });
+
+  it('hashes deterministically and never to 0', () => {
+    expect(hashId('o123')).toBe(hashId(`o${123}`));
+    expect(hashId('a')).not.toBe(hashId('b'));
+    for (let i = 0; i < 10_000; i++) expect(hashId(String(i))).not.toBe(0);
+  });
+});
