@@ -104,6 +104,76 @@ describe.each(adapters)('command loop on $name', (adapter) => {
     await store2.close();
   });
 
+  it('pipelines batches: many small group commits, each answered after its own commit, replayed identically', async () => {
+    let now = T0 + 100 * 3_600_000;
+    const clock = (): number => ++now;
+    const store = await adapter.open();
+    await store.migrate();
+    const loop = await CommandLoop.open(new ExchangeCore(catalog), store, new Projection(catalog.accelerators), { clock, maxBatch: 7 });
+    await loop.submit({ type: 'openAccount', now: 0, userId: 'pl-prov' });
+    await loop.submit({ type: 'openAccount', now: 0, userId: 'pl-buyer' });
+    await loop.submit({ type: 'deposit', now: 0, userId: 'pl-buyer', amountFen: '100000000', transferId: 'pl-d' });
+    for (let n = 0; n < 8; n++) {
+      await loop.submit({ type: 'registerNode', now: 0, nodeId: `pl-n${n}`, providerId: 'pl-prov', acceleratorId: A100, regionId: 'cn-shanghai', gpuCount: 8, kind: 'manual' });
+      await loop.submit({ type: 'placeAsk', now: 0, orderId: `pl-a${n}`, providerId: 'pl-prov', nodeIds: [`pl-n${n}`], priceFenPerGpuHour: 2000 + n });
+    }
+    const committed: number[] = [];
+    const answered: number[] = [];
+    const results = await Promise.all(
+      Array.from({ length: 64 }, (_, i) =>
+        loop
+          .submit({ type: 'placeBid', now: 0, orderId: `pl-b${i}`, buyerId: 'pl-buyer', acceleratorIds: [A100], quantity: { kind: 'gpus', gpus: 1 }, hours: 1, limitFen: 2500, timeInForce: 'IOC' })
+          .then(async (r) => {
+            answered.push(i);
+            // Durable before it is answered: the order is in the store already.
+            if ((await store.getOrder(`pl-b${i}`)) !== undefined) committed.push(i);
+            return r;
+          }),
+      ),
+    );
+    expect(results.every((r) => r.ok && r.events.some((e) => e.type === 'trade'))).toBe(true);
+    expect(answered).toEqual(Array.from({ length: 64 }, (_, i) => i)); // in order
+    expect(committed).toHaveLength(64);
+    const journal = await store.journalAfter(0, 10_000);
+    expect(journal.map((e) => e.seq)).toEqual(Array.from({ length: loop.journalSeq }, (_, i) => i + 1));
+    const earnings = balance(loop, accountIds.earnings('pl-prov'));
+    await store.close();
+
+    const store2 = await adapter.open();
+    const loop2 = await start(store2, clock);
+    expect(loop2.journalSeq).toBe(loop.journalSeq);
+    expect(balance(loop2, accountIds.earnings('pl-prov'))).toBe(earnings);
+    expect(loop2.core.engine.depth(`${A100}@cn-shanghai`)).toEqual(loop.core.engine.depth(`${A100}@cn-shanghai`));
+    await store2.close();
+  });
+
+  it('stops (fail-stop) when a commit fails while the next batch applies: every caller is rejected, none hangs', async () => {
+    const store = await adapter.open();
+    let fatal = 0;
+    await store.migrate();
+    const loop = await CommandLoop.open(new ExchangeCore(catalog), store, new Projection(catalog.accelerators), {
+      clock: () => T0 + 200 * 3_600_000,
+      maxBatch: 3,
+      onFatal: () => {
+        fatal++;
+      },
+    });
+    const before = await store.lastJournalSeq();
+    const commit = store.commit.bind(store);
+    let commits = 0;
+    store.commit = async (batch) => {
+      if (++commits === 2) throw new Error('disk full');
+      return commit(batch);
+    };
+    const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => loop.submit({ type: 'openAccount', now: 0, userId: `fs-${i}` })));
+    expect(outcomes.slice(0, 3).every((o) => o.status === 'fulfilled')).toBe(true); // the first batch committed
+    expect(outcomes.slice(3).every((o) => o.status === 'rejected')).toBe(true);
+    expect(fatal).toBe(1);
+    expect(await store.lastJournalSeq()).toBe(before + 3);
+    await expect(loop.submit({ type: 'tick', now: 0 })).rejects.toThrow(/stopped/);
+    await store.close();
+  });
+
   it('stops (fail-stop) when a commit fails, and refuses further commands', async () => {
     const store = await adapter.open();
     let fatal: unknown = null;

@@ -730,6 +730,102 @@ describe.each(adapters)('store contract: $name', ({ name, setup }) => {
     await expect(store.commit({ leaseLogs: [line(7, { stream: 'tty' as 'stdout' })] })).rejects.toThrow(TypeError);
   });
 
+  it('writes a batch larger than any one statement takes, in one transaction, exactly', async () => {
+    // More rows per table than PostgreSQL's writer puts in one statement (5,000): several
+    // statements in one transaction, each checked to continue the journal.
+    const n = 6_100;
+    const from = (await store.lastJournalSeq()) + 1;
+    const journal = Array.from({ length: n }, (_, i) => entry(from + i, 'bulk'));
+    const transfers = Array.from({ length: n }, (_, i) =>
+      transfer(`bulk-x${String(i).padStart(5, '0')}`, {
+        creditAccountId: 'bulk-acct',
+        amountFen: i % 2 === 0 ? MAX_I64 - BigInt(i) : (1n << 53n) + BigInt(i), // past 2^53, up to 2^63 − 1
+        pendingId: i % 3 === 0 ? null : `bulk-p${i}`,
+        userData: i % 5 === 0 ? '' : `"quoted" \\ back\\slash, {braces} 算力 ${i}`,
+        seq: i,
+      }),
+    );
+    // Every order twice in the batch, the second differing in each column: the last wins.
+    const first = Array.from({ length: n }, (_, i) => order(`bulk-o${i}`, { userId: 'u-bulk' }));
+    const last = first.map((o, i) =>
+      order(o.id, { userId: 'u-bulk', status: 'filled', remaining: 0, priceFen: i + 1, markets: [], specJson: `{"i":${i}}`, updatedAtMs: T0 + i }),
+    );
+    const leases = Array.from({ length: n }, (_, i) =>
+      lease(`bulk-l${i}`, i % 2 === 0 ? {} : { state: 'ended', endedAtMs: T0 + i, endReason: 'completed', workloadJson: '{"image":"x"}', accessJson: 'null' }),
+    );
+    await store.commit({ journal, transfers, orders: [...first, ...last], leases });
+
+    expect(await store.lastJournalSeq()).toBe(from + n - 1);
+    expect(await store.journalAfter(from - 1, 10_000)).toEqual(journal);
+    const stored = await collect(500, (cursor) => store.accountTransfers({ accountId: 'bulk-acct', cursor, limit: 500 }));
+    expect(stored).toEqual([...transfers].sort((a, b) => a.seq - b.seq || cmp(a.id, b.id)));
+    for (const i of [0, 1, 4_999, 5_000, 5_001, n - 1]) {
+      expect(await store.getOrder(`bulk-o${i}`)).toEqual(last[i]);
+      expect(await store.getLease(`bulk-l${i}`)).toEqual(leases[i]);
+    }
+
+    // All or nothing across statements: a duplicate in the last statement undoes the first.
+    const next = from + n;
+    const again = Array.from({ length: n }, (_, i) => transfer(`bulk-y${i}`, { creditAccountId: 'bulk-acct2', seq: i }));
+    await expect(
+      store.commit({ journal: Array.from({ length: n }, (_, i) => entry(next + i, 'bulk')), transfers: [...again, transfer('bulk-y0', { seq: n })] }),
+    ).rejects.toThrow();
+    expect(await store.lastJournalSeq()).toBe(next - 1);
+    expect((await store.accountTransfers({ accountId: 'bulk-acct2', limit: 10 })).items).toEqual([]);
+    // A batch that does not continue the stored journal fails in its first statement.
+    await expect(store.commit({ journal: Array.from({ length: n }, (_, i) => entry(next + 1 + i, 'bulk')) })).rejects.toThrow(JournalSequenceError);
+    expect(await store.lastJournalSeq()).toBe(next - 1);
+  });
+
+  it('writes any mix of tables in one commit, on one connection, one after another', async () => {
+    // Every table, then every table but one (each left out in turn): fifteen different mixes,
+    // which a writer must not confuse (PostgreSQL keeps one prepared statement per mix).
+    const rowsOf = (i: number): Omit<CommitBatch, 'journal'> => ({
+      users: [user(`mix-u${i}`)],
+      sessions: [session(`mix-s${i}`)],
+      apiKeys: [apiKey(`mix-k${i}`)],
+      idempotency: [idem('mix-u', `k${i}`)],
+      nodes: [node(`mix-n${i}`)],
+      orders: [order(`mix-o${i}`)],
+      trades: [trade(`mix-t${i}`)],
+      leases: [lease(`mix-l${i}`)],
+      transfers: [transfer(`mix-x${i}`, { creditAccountId: 'mix-acct', seq: i })],
+      settings: [{ key: `mix.${i}`, value: String(i) }],
+      enrollmentTokens: [{ id: `mix-e${i}`, tokenHash: `sha256:mix-e${i}`, providerId: 'mix-p', regionId: 'cn-beijing', acceleratorId: null, gpuCount: null, label: 'l', createdAtMs: T0, expiresAtMs: T0 + HOUR, usedAtMs: null, nodeId: null }],
+      nodeCredentials: [{ tokenHash: `sha256:mix-c${i}`, nodeId: `mix-n${i}`, createdAtMs: T0, revokedAtMs: null }],
+      nodeAttestations: [{ nodeId: `mix-n${i}`, verdict: 'verified', reasons: [], hardwareJson: '{}', measuredTflops: null, agentVersion: '0.1.0', atMs: T0 }],
+      leaseLogs: [{ leaseId: `mix-l${i}`, seq: 1, stream: 'stdout', line: `line ${i}`, atMs: T0 }],
+    });
+    const tables = Object.keys(rowsOf(0)) as (keyof ReturnType<typeof rowsOf>)[];
+    for (let leftOut = -1; leftOut < tables.length; leftOut++) {
+      const i = leftOut + 1;
+      const batch = Object.fromEntries(Object.entries(rowsOf(i)).filter(([table]) => table !== tables[leftOut]));
+      await commitWithJournal(batch);
+      const has = (table: string): boolean => table !== tables[leftOut];
+      expect(await store.userById(`mix-u${i}`)).toEqual(has('users') ? user(`mix-u${i}`) : undefined);
+      expect(await store.getOrder(`mix-o${i}`)).toEqual(has('orders') ? order(`mix-o${i}`) : undefined);
+      expect(await store.getLease(`mix-l${i}`)).toEqual(has('leases') ? lease(`mix-l${i}`) : undefined);
+      expect(await store.getTrade(`mix-t${i}`)).toEqual(has('trades') ? trade(`mix-t${i}`) : undefined);
+      expect(await store.getSetting(`mix.${i}`)).toBe(has('settings') ? String(i) : undefined);
+      expect((await store.nodeCredentialByHash(`sha256:mix-c${i}`))?.nodeId).toBe(has('nodeCredentials') ? `mix-n${i}` : undefined);
+      expect((await store.leaseLogs({ leaseId: `mix-l${i}`, afterSeq: 0, limit: 10 })).length).toBe(has('leaseLogs') ? 1 : 0);
+    }
+    const transfers = await store.accountTransfers({ accountId: 'mix-acct', limit: 100 });
+    const expected = Array.from({ length: tables.length + 1 }, (_, i) => `mix-x${i}`).filter((id) => id !== `mix-x${tables.indexOf('transfers') + 1}`);
+    expect(transfers.items.map((t) => t.id)).toEqual(expected);
+  });
+
+  it('stores text with lone surrogates instead of failing the batch', async () => {
+    // Not well-formed UTF-16 (a JS string can hold it): the stores replace the lone half with
+    // U+FFFD as they encode UTF-8; the commit must not fail (a failed commit stops the exchange).
+    const seq = await commitWithJournal({ users: [user('sur-u1', { displayName: 'a\ud800b' })], orders: [order('sur-o1', { specJson: '{"x":"\udc00"}' })] });
+    expect(await store.lastJournalSeq()).toBe(seq);
+    const name = (await store.userById('sur-u1'))!.displayName;
+    expect(name.startsWith('a') && name.endsWith('b') && name.includes('\ufffd')).toBe(true);
+    expect(name).not.toContain('\ud800');
+    expect((await store.getOrder('sur-o1'))!.specJson).toMatch(/^\{"x":"\ufffd+"\}$/);
+  });
+
   it('keeps committed data across close and reopen', async () => {
     const seq = await commitWithJournal({ orders: [order('dur-o1')], transfers: [transfer('dur-x1', { amountFen: 9_007_199_254_740_993n })] });
     await store.close();

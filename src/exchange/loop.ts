@@ -132,54 +132,88 @@ export class CommandLoop {
     });
   }
 
+  /**
+   * Group commit, pipelined: while one batch's transaction is in flight, the next batch is
+   * applied to memory (yielding to the event loop every `APPLY_SLICE` commands, so the store's
+   * I/O proceeds meanwhile); its transaction starts once the previous one has ended. One
+   * transaction at a time, in order; each caller is answered only after its own commit.
+   */
   private async drain(): Promise<void> {
-    while (this.queue.length > 0 && !this.dead) {
+    let inFlight: Promise<void> | null = null;
+    for (;;) {
+      if (this.queue.length === 0 || this.dead) {
+        if (inFlight === null) break;
+        // Commands that arrive while the last commit runs are taken after it.
+        await inFlight;
+        inFlight = null;
+        continue;
+      }
       const batch = this.queue.splice(0, this.maxBatch);
-      await this.flush(batch);
+      const applied = await this.applyBatch(batch, inFlight !== null);
+      if (applied !== null && inFlight !== null) await inFlight;
+      if (applied === null || this.dead) {
+        // The core threw (stop() rejected this batch), or the previous commit failed after
+        // this batch left the queue: nothing of it may be acknowledged.
+        if (applied !== null) for (const p of batch) p.reject(this.dead);
+        break;
+      }
+      inFlight = this.commitBatch(batch, applied);
     }
     this.running = false;
   }
 
-  private async flush(batch: Pending[]): Promise<void> {
-    const rows: ProjectedRows = emptyRows();
-    const journal: JournalEntry[] = [];
-    const extra: Omit<CommitBatch, 'journal'>[] = [];
-    const outcomes: { pending: Pending; result: CoreResult; command: CoreCommand | null; seq: number }[] = [];
-    try {
-      this.applyBatch(batch, rows, journal, extra, outcomes);
-    } catch (e) {
-      // A throw from the core is a bug, and memory may be half-changed: stop (fail-stop)
-      // exactly as for a failed commit; a restart rebuilds memory from the store.
-      this.stop(e, batch);
-      return;
-    }
+  private async commitBatch(batch: readonly Pending[], applied: AppliedBatch): Promise<void> {
     const started = this.opts.clock();
     try {
-      await this.store.commit(mergeBatches(journal, rows, extra));
+      await this.store.commit(mergeBatches(applied.journal, applied.rows, applied.extra));
     } catch (e) {
       this.stop(e, batch);
       return;
     }
-    for (const o of outcomes) o.pending.resolve(o.result);
-    const entries = outcomes.filter((o) => o.seq > 0).map((o) => ({ command: o.command!, result: o.result, seq: o.seq }));
-    if (entries.length > 0) this.opts.onCommitted?.({ entries, commitMs: this.opts.clock() - started });
+    const { outcomes } = applied;
+    for (let i = 0; i < outcomes.length; i++) batch[i]!.resolve(outcomes[i]!.result);
+    const onCommitted = this.opts.onCommitted;
+    if (onCommitted === undefined) return;
+    const entries: CommittedBatch['entries'][number][] = [];
+    for (const o of outcomes) if (o.seq > 0) entries.push({ command: o.command!, result: o.result, seq: o.seq });
+    if (entries.length > 0) onCommitted({ entries, commitMs: this.opts.clock() - started });
   }
 
   private stop(e: unknown, batch: readonly Pending[]): void {
-    this.dead = e;
     for (const p of batch) p.reject(e);
+    // With a commit in flight and the next batch applying, both may fail: stop once.
+    if (this.dead) return;
+    this.dead = e;
     for (const p of this.queue.splice(0)) p.reject(e);
     (this.opts.onFatal ?? defaultFatal)(e);
   }
 
-  private applyBatch(
-    batch: readonly Pending[],
-    rows: ProjectedRows,
-    journal: JournalEntry[],
-    extra: Omit<CommitBatch, 'journal'>[],
-    outcomes: { pending: Pending; result: CoreResult; command: CoreCommand | null; seq: number }[],
-  ): void {
-    for (const p of batch) {
+  /** Applies the batch to memory; null when the core threw (the loop has stopped). */
+  private async applyBatch(batch: readonly Pending[], yieldBetweenSlices: boolean): Promise<AppliedBatch | null> {
+    const applied: AppliedBatch = { rows: emptyRows(), journal: [], extra: [], outcomes: [] };
+    for (let from = 0; from < batch.length; from += APPLY_SLICE) {
+      if (from > 0 && yieldBetweenSlices) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.dead) {
+          // The commit in flight failed meanwhile: this batch's memory changes are void.
+          return applied;
+        }
+      }
+      try {
+        this.applySlice(batch, from, Math.min(batch.length, from + APPLY_SLICE), applied);
+      } catch (e) {
+        // A throw from the core is a bug, and memory may be half-changed: stop (fail-stop)
+        // exactly as for a failed commit; a restart rebuilds memory from the store.
+        this.stop(e, batch);
+        return null;
+      }
+    }
+    return applied;
+  }
+
+  private applySlice(batch: readonly Pending[], from: number, to: number, applied: AppliedBatch): void {
+    for (let i = from; i < to; i++) {
+      const p = batch[i]!;
       let result: CoreResult = { ok: true, events: [], transfers: [] };
       let command: CoreCommand | null = null;
       let seq = 0;
@@ -192,22 +226,32 @@ export class CommandLoop {
         const noop = command.type === 'tick' && result.events.length === 0 && result.transfers.length === 0;
         if (!noop) {
           seq = ++this.seq;
-          journal.push({ seq, atMs: now, kind: command.type, commandJson: JSON.stringify(command), resultJson: resultJson(result) });
-          this.projection.project(command, result, seq, rows);
+          const commandJson = JSON.stringify(command);
+          applied.journal.push({ seq, atMs: now, kind: command.type, commandJson, resultJson: resultJson(result) });
+          this.projection.project(command, result, seq, applied.rows, commandJson);
         }
       }
       const more = p.extras?.(result);
-      if (more) extra.push(more);
-      outcomes.push({ pending: p, result, command, seq });
+      if (more) applied.extra.push(more);
+      applied.outcomes.push({ result, command, seq });
     }
   }
 }
 
+/** Commands applied between two yields to the event loop while a commit is in flight. */
+const APPLY_SLICE = 100;
+
+interface AppliedBatch {
+  readonly rows: ProjectedRows;
+  readonly journal: JournalEntry[];
+  readonly extra: Omit<CommitBatch, 'journal'>[];
+  /** One per pending of the batch, in order. */
+  readonly outcomes: { readonly result: CoreResult; readonly command: CoreCommand | null; readonly seq: number }[];
+}
+
 function mergeBatches(journal: JournalEntry[], rows: ProjectedRows, extra: readonly Omit<CommitBatch, 'journal'>[]): CommitBatch {
-  const cat = <K extends keyof Omit<CommitBatch, 'journal' | 'deletes'>>(key: K, base: readonly unknown[] = []): unknown[] => [
-    ...base,
-    ...extra.flatMap((x) => (x[key] as readonly unknown[] | undefined) ?? []),
-  ];
+  const cat = <K extends keyof Omit<CommitBatch, 'journal' | 'deletes'>>(key: K, base: readonly unknown[] = []): readonly unknown[] =>
+    extra.length === 0 ? base : [...base, ...extra.flatMap((x) => (x[key] as readonly unknown[] | undefined) ?? [])];
   const ds = extra.flatMap((x) => (x.deletes === undefined ? [] : [x.deletes]));
   /** The latest of a cut-off that several callers may have asked for. */
   const latest = (pick: (d: CommitDeletes) => number | undefined): { value: number } | null => {

@@ -39,6 +39,14 @@ function bidWorkloadJson(cmd: PlaceBid): string | null {
   return w !== null && typeof w === 'object' && !Array.isArray(w) ? JSON.stringify(w) : null;
 }
 
+/** Patches a known row (stamping `updatedAtMs`) and marks it to be written. */
+function patch1<R extends { readonly updatedAtMs: number }>(rows: Map<string, R>, touched: Set<string>, id: string, patch: Partial<R>, now: number): void {
+  const row = rows.get(id);
+  if (!row) return;
+  rows.set(id, { ...row, ...patch, updatedAtMs: now });
+  touched.add(id);
+}
+
 export class Projection {
   private readonly orders = new Map<string, OrderRow>();
   /** Workloads of active bids that carry one. */
@@ -51,24 +59,26 @@ export class Projection {
     this.catalog = indexCatalog({ accelerators, regions: [] });
   }
 
-  /** Rows to write for one applied command (`seq` = its journal sequence number). */
-  project(cmd: CoreCommand, result: CoreResult, seq: number, out: ProjectedRows): void {
+  // Reused by every `project` call (it runs once per command on the hot path).
+  private readonly touchedOrders = new Set<string>();
+  private readonly touchedLeases = new Set<string>();
+  private readonly touchedNodes = new Set<string>();
+
+  /**
+   * Rows to write for one applied command (`seq` = its journal sequence number). `commandJson`,
+   * when the caller has it, is `JSON.stringify(cmd)` (an order's spec), so it is not built twice.
+   */
+  project(cmd: CoreCommand, result: CoreResult, seq: number, out: ProjectedRows, commandJson?: string): void {
     const now = cmd.now;
-    const touchedOrders = new Set<string>();
-    const touchedLeases = new Set<string>();
-    const touchedNodes = new Set<string>();
-    /** Patches a known row (stamping `updatedAtMs`) and marks it to be written. */
-    const patcher =
-      <R extends { readonly updatedAtMs: number }>(rows: Map<string, R>, touched: Set<string>) =>
-      (id: string, patch: Partial<R>): void => {
-        const row = rows.get(id);
-        if (!row) return;
-        rows.set(id, { ...row, ...patch, updatedAtMs: now });
-        touched.add(id);
-      };
-    const setOrder = patcher(this.orders, touchedOrders);
-    const setLease = patcher(this.leases, touchedLeases);
-    const setNode = patcher(this.nodes, touchedNodes);
+    const touchedOrders = this.touchedOrders;
+    const touchedLeases = this.touchedLeases;
+    const touchedNodes = this.touchedNodes;
+    touchedOrders.clear();
+    touchedLeases.clear();
+    touchedNodes.clear();
+    const setOrder = (id: string, patch: Partial<OrderRow>): void => patch1(this.orders, touchedOrders, id, patch, now);
+    const setLease = (id: string, patch: Partial<LeaseRow>): void => patch1(this.leases, touchedLeases, id, patch, now);
+    const setNode = (id: string, patch: Partial<NodeRow>): void => patch1(this.nodes, touchedNodes, id, patch, now);
     let lastTrade: TradeRow | null = null;
     for (const e of result.events) {
       switch (e.type) {
@@ -90,7 +100,7 @@ export class Projection {
         case 'order_accepted': {
           const placed = cmd.type === 'placeAsk' || cmd.type === 'placeBid' ? cmd : null;
           if (!placed || placed.orderId !== e.orderId) break;
-          this.orders.set(e.orderId, this.newOrder(placed, now));
+          this.orders.set(e.orderId, this.newOrder(placed, now, commandJson));
           touchedOrders.add(e.orderId);
           break;
         }
@@ -191,11 +201,12 @@ export class Projection {
     return workloadJson !== null && this.nodes.get(nodeId)?.kind === 'agent' ? 'provisioning' : 'active';
   }
 
-  private newOrder(cmd: PlaceAsk | PlaceBid, now: number): OrderRow {
+  private newOrder(cmd: PlaceAsk | PlaceBid, now: number, commandJson: string | undefined): OrderRow {
+    const specJson = commandJson ?? JSON.stringify(cmd);
     if (cmd.type === 'placeAsk') {
       const node = this.nodes.get(cmd.nodeIds[0] ?? '');
       return {
-        id: cmd.orderId, userId: cmd.providerId, side: 'ask', markets: node ? [`${node.acceleratorId}@${node.regionId}`] : [], specJson: JSON.stringify(cmd), status: 'active', remaining: 0,
+        id: cmd.orderId, userId: cmd.providerId, side: 'ask', markets: node ? [`${node.acceleratorId}@${node.regionId}`] : [], specJson, status: 'active', remaining: 0,
         priceFen: cmd.priceFenPerGpuHour, createdAtMs: now, updatedAtMs: now,
       };
     }
@@ -205,7 +216,7 @@ export class Projection {
     const regions = cmd.regionIds ?? ['*'];
     const markets = compatibleAccelerators(cmd, this.catalog).flatMap((a) => regions.map((r) => `${a}@${r}`));
     return {
-      id: cmd.orderId, userId: cmd.buyerId, side: 'bid', markets, specJson: JSON.stringify(cmd), status: 'active',
+      id: cmd.orderId, userId: cmd.buyerId, side: 'bid', markets, specJson, status: 'active',
       remaining: cmd.quantity.kind === 'compute' ? cmd.quantity.deciTflops : cmd.quantity.gpus, priceFen: cmd.limitFen, createdAtMs: now, updatedAtMs: now,
     };
   }

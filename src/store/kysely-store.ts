@@ -1,14 +1,14 @@
 /**
  * The one query layer both adapters share: `Store` over a Kysely instance. The adapters only
- * build the dialect (connection, pragmas, type parsers) and hand it here.
+ * build the dialect (connection, pragmas, type parsers) and their `BatchWriter` (the write side
+ * of `commit`, which bypasses the query builder: batch-writer.ts) and hand both here.
  */
-import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
+import { type BatchWriter, checkInt, key, prepareBatch } from './batch-writer.js';
 import { decodeCursor, encodeCursor, type CursorPosition } from './cursor.js';
-import { JournalSequenceError } from './errors.js';
 import { candlesQuery, tradeVolumeQuery } from './market-stats.js';
 import { migrateToLatest, type SqlDialectName } from './migrations/index.js';
 import {
-  MAX_COMMIT_ROWS,
   MAX_JOURNAL_PAGE_LIMIT,
   MAX_LOG_PAGE_LIMIT,
   MAX_PAGE_LIMIT,
@@ -39,15 +39,7 @@ import {
   type UserRow,
 } from './port.js';
 import * as rows from './rows.js';
-import type { Database, JournalTable } from './schema.js';
-
-/** Rows per multi-row INSERT: well under SQLite's 32 766 and PostgreSQL's 65 535 parameters. */
-const ROWS_PER_STATEMENT = 500;
-/** Longest key argument a read accepts (ids, hashes, emails, market keys). */
-const MAX_KEY_CHARS = 1_024;
-
-type TableName = keyof Database;
-type DbRow = object;
+import type { Database } from './schema.js';
 
 export class KyselyStore implements Store {
   private closed = false;
@@ -55,6 +47,8 @@ export class KyselyStore implements Store {
   constructor(
     private readonly db: Kysely<Database>,
     readonly dialect: SqlDialectName,
+    /** The adapter's own writer for `commit` (see batch-writer.ts). */
+    private readonly writer: BatchWriter,
   ) {}
 
   async migrate(): Promise<void> {
@@ -70,31 +64,9 @@ export class KyselyStore implements Store {
   // ---- writes ----
 
   async commit(batch: CommitBatch): Promise<void> {
-    const w = prepare(batch);
-    if (w.rowCount === 0 && batch.deletes === undefined) return;
-    await this.db.transaction().execute(async (trx) => {
-      // Journal first: a repeated seq fails fast, before any other work.
-      await insertRows(trx, 'journal', w.journal);
-      await upsertRows(trx, 'users', ['id'], w.users);
-      await upsertRows(trx, 'sessions', ['id_hash'], w.sessions);
-      await upsertRows(trx, 'api_keys', ['id'], w.apiKeys);
-      await insertRows(trx, 'idempotency_keys', w.idempotency);
-      await upsertRows(trx, 'nodes', ['id'], w.nodes);
-      await upsertRows(trx, 'orders', ['id'], w.orders);
-      await insertRows(trx, 'trades', w.trades);
-      await upsertRows(trx, 'leases', ['id'], w.leases);
-      await insertRows(trx, 'transfers', w.transfers);
-      await upsertRows(trx, 'settings', ['key'], w.settings);
-      await upsertRows(trx, 'enrollment_tokens', ['token_hash'], w.enrollmentTokens);
-      await upsertRows(trx, 'node_credentials', ['token_hash'], w.nodeCredentials);
-      await upsertRows(trx, 'node_attestations', ['node_id'], w.nodeAttestations);
-      // Upserted, not inserted: a repeated log line must never fail a batch (and stop the exchange).
-      await upsertRows(trx, 'lease_logs', ['lease_id', 'seq'], w.leaseLogs);
-      await runDeletes(trx, batch);
-      // Checked after the inserts so the transaction takes its write lock before it reads
-      // (SQLite: no read-to-write upgrade that a second writer could make fail).
-      await checkJournalContinues(trx, w.journal);
-    });
+    const w = prepareBatch(batch);
+    if (w.rowCount === 0 && w.deletes === undefined) return;
+    await this.writer.write(w);
   }
 
   // ---- journal ----
@@ -367,21 +339,11 @@ export class KyselyStore implements Store {
 
 // ---- helpers ----
 
-function checkInt(what: string, v: number): number {
-  if (!Number.isSafeInteger(v)) throw new RangeError(`store: ${what} must be a safe integer, got ${String(v)}`);
-  return v;
-}
-
 function checkLimit(limit: number, max = MAX_PAGE_LIMIT): number {
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > max) {
     throw new RangeError(`store: limit must be an integer from 1 to ${max}, got ${String(limit)}`);
   }
   return limit;
-}
-
-function key(what: string, v: string): string {
-  if (typeof v !== 'string' || v.length > MAX_KEY_CHARS) throw new RangeError(`store: ${what} must be a string of at most ${MAX_KEY_CHARS} characters`);
-  return v;
 }
 
 function toPage<R, T>(
@@ -395,160 +357,4 @@ function toPage<R, T>(
   const kept = more ? found.slice(0, limit) : found;
   const last = kept[kept.length - 1];
   return { items: kept.map(map), nextCursor: more && last !== undefined ? encodeCursor(list, position(last)) : null };
-}
-
-interface PreparedBatch {
-  readonly rowCount: number;
-  readonly journal: readonly JournalTable[];
-  readonly users: readonly DbRow[];
-  readonly sessions: readonly DbRow[];
-  readonly apiKeys: readonly DbRow[];
-  readonly idempotency: readonly DbRow[];
-  readonly nodes: readonly DbRow[];
-  readonly orders: readonly DbRow[];
-  readonly trades: readonly DbRow[];
-  readonly leases: readonly DbRow[];
-  readonly transfers: readonly DbRow[];
-  readonly settings: readonly DbRow[];
-  readonly enrollmentTokens: readonly DbRow[];
-  readonly nodeCredentials: readonly DbRow[];
-  readonly nodeAttestations: readonly DbRow[];
-  readonly leaseLogs: readonly DbRow[];
-}
-
-/** Checks and maps everything before the transaction opens; a bad row throws here. */
-function prepare(batch: CommitBatch): PreparedBatch {
-  const count =
-    (batch.journal?.length ?? 0) +
-    (batch.users?.length ?? 0) +
-    (batch.sessions?.length ?? 0) +
-    (batch.apiKeys?.length ?? 0) +
-    (batch.idempotency?.length ?? 0) +
-    (batch.nodes?.length ?? 0) +
-    (batch.orders?.length ?? 0) +
-    (batch.trades?.length ?? 0) +
-    (batch.leases?.length ?? 0) +
-    (batch.transfers?.length ?? 0) +
-    (batch.settings?.length ?? 0) +
-    (batch.enrollmentTokens?.length ?? 0) +
-    (batch.nodeCredentials?.length ?? 0) +
-    (batch.nodeAttestations?.length ?? 0) +
-    (batch.leaseLogs?.length ?? 0);
-  if (count > MAX_COMMIT_ROWS) throw new RangeError(`store: a commit takes at most ${MAX_COMMIT_ROWS} rows, got ${count}`);
-
-  const journal = (batch.journal ?? []).map(rows.journalToDb);
-  for (let i = 1; i < journal.length; i++) {
-    if (journal[i]!.seq !== journal[i - 1]!.seq + 1) {
-      throw new JournalSequenceError(`journal batch is not gap-free: seq ${journal[i]!.seq} follows ${journal[i - 1]!.seq}`);
-    }
-  }
-  if (journal.length > 0 && journal[0]!.seq < 1) throw new JournalSequenceError('journal seqs start at 1');
-  return {
-    rowCount: count,
-    journal,
-    users: lastWins((batch.users ?? []).map(rows.userToDb), (r) => r.id),
-    sessions: lastWins((batch.sessions ?? []).map(rows.sessionToDb), (r) => r.id_hash),
-    apiKeys: lastWins((batch.apiKeys ?? []).map(rows.apiKeyToDb), (r) => r.id),
-    idempotency: (batch.idempotency ?? []).map(rows.idempotencyToDb),
-    nodes: lastWins((batch.nodes ?? []).map(rows.nodeToDb), (r) => r.id),
-    orders: lastWins((batch.orders ?? []).map(rows.orderToDb), (r) => r.id),
-    trades: (batch.trades ?? []).map(rows.tradeToDb),
-    leases: lastWins((batch.leases ?? []).map(rows.leaseToDb), (r) => r.id),
-    transfers: (batch.transfers ?? []).map(rows.transferToDb),
-    settings: lastWins((batch.settings ?? []).map(rows.settingToDb), (r) => r.key),
-    enrollmentTokens: lastWins((batch.enrollmentTokens ?? []).map(rows.enrollmentTokenToDb), (r) => r.token_hash),
-    nodeCredentials: lastWins((batch.nodeCredentials ?? []).map(rows.nodeCredentialToDb), (r) => r.token_hash),
-    nodeAttestations: lastWins((batch.nodeAttestations ?? []).map(rows.nodeAttestationToDb), (r) => r.node_id),
-    leaseLogs: lastWins((batch.leaseLogs ?? []).map(rows.leaseLogToDb), (r) => `${r.lease_id}\u0000${r.seq}`),
-  };
-}
-
-/** One row per key, the last given: PostgreSQL refuses to upsert one key twice in a statement. */
-function lastWins<R>(list: readonly R[], keyOf: (row: R) => string): readonly R[] {
-  if (list.length < 2) return list;
-  const byKey = new Map<string, R>();
-  for (const row of list) byKey.set(keyOf(row), row);
-  return byKey.size === list.length ? list : [...byKey.values()];
-}
-
-// The table name and columns vary per call, beyond what Kysely's types follow; the rows were
-// built by the typed mappers in rows.ts, so the loose view is confined to these two functions.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type LooseDb = Kysely<any>;
-
-async function insertRows(trx: Transaction<Database>, table: TableName, list: readonly DbRow[]): Promise<void> {
-  for (let i = 0; i < list.length; i += ROWS_PER_STATEMENT) {
-    await (trx as unknown as LooseDb)
-      .insertInto(table)
-      .values(list.slice(i, i + ROWS_PER_STATEMENT))
-      .execute();
-  }
-}
-
-async function upsertRows(trx: Transaction<Database>, table: TableName, keys: readonly string[], list: readonly DbRow[]): Promise<void> {
-  const first = list[0];
-  if (first === undefined) return;
-  const update = Object.fromEntries(
-    Object.keys(first)
-      .filter((column) => !keys.includes(column))
-      .map((column) => [column, sql.ref(`excluded.${column}`)]),
-  );
-  for (let i = 0; i < list.length; i += ROWS_PER_STATEMENT) {
-    await (trx as unknown as LooseDb)
-      .insertInto(table)
-      .values(list.slice(i, i + ROWS_PER_STATEMENT))
-      .onConflict((oc) => oc.columns([...keys]).doUpdateSet(update))
-      .execute();
-  }
-}
-
-async function runDeletes(trx: Transaction<Database>, batch: CommitBatch): Promise<void> {
-  const d = batch.deletes;
-  if (d === undefined) return;
-  const hashes = d.sessionIdHashes ?? [];
-  for (let i = 0; i < hashes.length; i += ROWS_PER_STATEMENT) {
-    await trx.deleteFrom('sessions').where('id_hash', 'in', hashes.slice(i, i + ROWS_PER_STATEMENT)).execute();
-  }
-  const users = d.sessionsOfUserIds ?? [];
-  for (let i = 0; i < users.length; i += ROWS_PER_STATEMENT) {
-    await trx.deleteFrom('sessions').where('user_id', 'in', users.slice(i, i + ROWS_PER_STATEMENT)).execute();
-  }
-  if (d.sessionsExpiredAtMs !== undefined) {
-    await trx.deleteFrom('sessions').where('expires_at_ms', '<=', checkInt('sessionsExpiredAtMs', d.sessionsExpiredAtMs)).execute();
-  }
-  for (const cut of d.leaseLogsUpTo ?? []) {
-    await trx
-      .deleteFrom('lease_logs')
-      .where('lease_id', '=', key('leaseId', cut.leaseId))
-      .where('seq', '<=', checkInt('upToSeq', cut.upToSeq))
-      .execute();
-  }
-  if (d.idempotencyCreatedBeforeMs !== undefined) {
-    await trx
-      .deleteFrom('idempotency_keys')
-      .where('created_at_ms', '<', checkInt('idempotencyCreatedBeforeMs', d.idempotencyCreatedBeforeMs))
-      .execute();
-  }
-}
-
-/**
- * The batch's seqs are gap-free (checked in `prepare`) and now inserted (so none repeated a
- * stored one); what remains is that they follow the stored journal directly and nothing
- * newer exists.
- */
-async function checkJournalContinues(trx: Transaction<Database>, journal: readonly JournalTable[]): Promise<void> {
-  const first = journal[0]?.seq;
-  const last = journal[journal.length - 1]?.seq;
-  if (first === undefined || last === undefined) return;
-  const row = await trx
-    .selectFrom('journal')
-    .select((eb) => [eb.fn.min('seq').as('min_seq'), eb.fn.max('seq').as('max_seq')])
-    .where('seq', '>=', first - 1)
-    .executeTakeFirstOrThrow();
-  const minSeq = rows.num(row.min_seq);
-  const maxSeq = rows.num(row.max_seq);
-  if (maxSeq !== last) throw new JournalSequenceError(`journal has seq ${maxSeq} beyond this batch's last ${last}`);
-  if (first > 1 && minSeq !== first - 1) {
-    throw new JournalSequenceError(`journal batch starts at seq ${first} but seq ${first - 1} is not stored`);
-  }
 }

@@ -213,13 +213,13 @@ export function fillBid(ledger: LedgerApi, hold: BidHold, args: FillArgs, nowMs:
     const take = !usable(src, nowMs) ? 0n : src.amountFen < costLeft ? src.amountFen : costLeft;
     costLeft -= take;
     released.push(usable(src, nowMs) ? src.amountFen - take : 0n);
-    const resolve = { pendingId: src.pendingTransferId, userData: args.leaseId };
+    const pendingId = src.pendingTransferId;
     if (take > 0n) {
-      transfers.push({ id: `${prefix}post:${k}`, ...resolve, amountFen: take, code: 'hold', flags: TransferFlags.postPending });
+      transfers.push({ id: `${prefix}post:${k}`, pendingId, userData: args.leaseId, amountFen: take, code: 'hold', flags: TransferFlags.postPending });
       if (src.voucher !== undefined) parts.push({ ...src.voucher, amountFen: take });
       else cashFen += take;
     } else {
-      transfers.push({ id: `${prefix}void:${k}`, ...resolve, code: 'release', flags: TransferFlags.voidPending });
+      transfers.push({ id: `${prefix}void:${k}`, pendingId, userData: args.leaseId, code: 'release', flags: TransferFlags.voidPending });
     }
     if (!usable(src, nowMs) && src.voucher !== undefined) {
       transfers.push(sweepTransfer(`${prefix}sweep:${k}`, src.voucher, src.amountFen));
@@ -250,10 +250,12 @@ export function fillBid(ledger: LedgerApi, hold: BidHold, args: FillArgs, nowMs:
   const committed = commit(ledger, transfers, nowMs);
   if (!committed.ok) return committed;
   const next: BidHold = {
-    ...hold,
+    bidId: hold.bidId,
+    buyerId: hold.buyerId,
     state: args.remainingFen > 0n ? 'held' : 'closed',
     heldFen: args.remainingFen,
     sources,
+    expiresAtMs: hold.expiresAtMs,
     fills: hold.fills + 1,
   };
   return succeed({ hold: next, funding: { voucherParts: parts, cashFen } }, committed);
@@ -261,7 +263,15 @@ export function fillBid(ledger: LedgerApi, hold: BidHold, args: FillArgs, nowMs:
 
 /** Cancel or expiry: void whatever is still reserved. Voucher money that expired goes home. */
 export function releaseHold(ledger: LedgerApi, hold: BidHold, nowMs: number): OpResult<BidHold> {
-  const closed: BidHold = { ...hold, state: 'closed', heldFen: 0n, sources: [] };
+  const closed: BidHold = {
+    bidId: hold.bidId,
+    buyerId: hold.buyerId,
+    state: 'closed',
+    heldFen: 0n,
+    sources: [],
+    expiresAtMs: hold.expiresAtMs,
+    fills: hold.fills,
+  };
   if (hold.state === 'closed') return succeed(closed, { ok: true, transferIds: [], replayed: true });
   const transfers: TransferInput[] = [];
   // A hold past its lapse time is expired by the ledger before any batch at this time, so

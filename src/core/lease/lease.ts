@@ -61,8 +61,17 @@ export function openLease(terms: LeaseTerms, funding: LeaseFunding): OpResult<Le
   if (fundingTotalFen(funding) < chargeFen(terms.priceFenPerGpuHour, terms.gpuCount, terms.durationMs)) {
     return reject('funding_short');
   }
+  // Spelled out rather than `{ ...terms, … }`: V8 builds a spread followed by new properties
+  // on a slow path (tens of µs), and a lease opens on every trade.
   const lease: LeaseBilling = {
-    ...terms,
+    leaseId: terms.leaseId,
+    buyerId: terms.buyerId,
+    providerId: terms.providerId,
+    priceFenPerGpuHour: terms.priceFenPerGpuHour,
+    gpuCount: terms.gpuCount,
+    startMs: terms.startMs,
+    durationMs: terms.durationMs,
+    feeBps: terms.feeBps,
     endMs: terms.startMs + terms.durationMs,
     funding,
     settled: ZERO_SPLIT,

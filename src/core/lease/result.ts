@@ -50,15 +50,31 @@ export type Committed = { readonly ok: true; readonly transferIds: readonly stri
 export function commit(ledger: LedgerApi, transfers: readonly TransferInput[], nowMs: number): Committed | Rejection {
   const ids = transfers.map((t) => t.id);
   if (transfers.length === 0) return { ok: true, transferIds: ids, replayed: false };
-  const linked = transfers.map((t, i) =>
-    i < transfers.length - 1 ? { ...t, flags: (t.flags ?? 0) | TransferFlags.linked } : t,
-  );
+  const linked = transfers.map((t, i) => (i < transfers.length - 1 ? withLinkedFlag(t) : t));
   const results = ledger.createTransfers(linked, nowMs);
   const failedAt = results.findIndex((r) => r !== 'ok' && r !== 'exists' && r !== 'linked_event_failed');
   if (failedAt >= 0) {
     return { ok: false, code: 'ledger_rejected', transferId: ids[failedAt]!, transferResult: results[failedAt]! };
   }
   return { ok: true, transferIds: ids, replayed: results.every((r) => r === 'exists') };
+}
+
+/**
+ * `{ ...t, flags: flags | linked }`, spelled out: V8 builds a spread that adds a property (most
+ * inputs carry no flags) on a slow path, and every hold, fill and settlement goes through here.
+ */
+function withLinkedFlag(t: TransferInput): TransferInput {
+  return {
+    id: t.id,
+    debitAccountId: t.debitAccountId,
+    creditAccountId: t.creditAccountId,
+    amountFen: t.amountFen,
+    code: t.code,
+    flags: (t.flags ?? 0) | TransferFlags.linked,
+    pendingId: t.pendingId,
+    timeoutMs: t.timeoutMs,
+    userData: t.userData,
+  };
 }
 
 export function succeed<T>(value: T, committed: Committed): OpResult<T> {

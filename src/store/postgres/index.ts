@@ -6,6 +6,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { KyselyStore } from '../kysely-store.js';
+import { PostgresBatchWriter } from './batch-writer.js';
 import type { Store } from '../port.js';
 import type { Database } from '../schema.js';
 
@@ -51,7 +52,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return new KyselyStore(db, 'postgres');
+  return new KyselyStore(db, 'postgres', new PostgresBatchWriter(pool));
 }
 
 /** The URL without its password, for messages. */

@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore } from '../kysely-store.js';
+import { SqliteBatchWriter } from './batch-writer.js';
 import type { Store } from '../port.js';
 import type { Database } from '../schema.js';
 
@@ -40,5 +41,5 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     throw err;
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return new KyselyStore(db, 'sqlite');
+  return new KyselyStore(db, 'sqlite', new SqliteBatchWriter(sqlite, db));
 }
