@@ -165,6 +165,14 @@ interface BidState {
   generation: number;
 }
 
+/** `s` with its hold, spelled out: V8 builds `{ ...s, hold }` (a copy gaining a property) about 8× slower. */
+function withHold(s: Omit<BidState, 'hold'>, hold: BidHold): BidState {
+  return {
+    buyerId: s.buyerId, acceleratorIds: s.acceleratorIds, regionIds: s.regionIds, isCompute: s.isCompute, accDeciTflops: s.accDeciTflops,
+    gpusPerNode: s.gpusPerNode, durationMs: s.durationMs, limitFen: s.limitFen, remaining: s.remaining, hold, generation: s.generation,
+  };
+}
+
 interface LeaseState {
   billing: LeaseBilling;
   readonly market: string;
@@ -414,7 +422,7 @@ export class ExchangeCore {
       generation: 1,
     };
     const hold = this.hold(cmd.orderId, state, cmd.now);
-    this.bids.set(cmd.orderId, { ...state, hold });
+    this.bids.set(cmd.orderId, withHold(state, hold));
     this.events.push({ type: 'bid_held', orderId: cmd.orderId, heldFen: hold.heldFen.toString() });
     try {
       this.engineApply(cmd);
