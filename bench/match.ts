@@ -133,10 +133,23 @@ for (let i = 0; i < commands.length; i++) {
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 const cpuMs = cpuMsSince(cpu0);
 const gc = await stopGc();
+// Breakdown by command kind (placeBid split into IOC and GTC): where the time and the tail are.
+const kindOf = (c: Command): string => (c.type === 'placeBid' ? `placeBid ${c.timeInForce ?? 'GTC'}` : c.type);
+const byKind = new Map<string, number[]>();
+for (let i = 0; i < commands.length; i++) {
+  const k = kindOf(commands[i]!);
+  const list = byKind.get(k);
+  if (list) list.push(lat[i]!);
+  else byKind.set(k, [lat[i]!]);
+}
+const breakdown = Object.fromEntries([...byKind].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, xs]) => {
+  const totalMs = xs.reduce((a, b) => a + b, 0) / 1e6;
+  return [k, { count: xs.length, totalMs: round(totalMs, 1), ...latencyStats(Float64Array.from(xs)) }];
+}));
 const report = {
   nodes: nodeCount, markets: engine.markets().length, orders: commands.length, ordersPerSecond: Math.round(commands.length / seconds),
   trades, rejected, latency: latencyStats(lat), cpuMs, gc, simulatedHours: round((now - Date.UTC(2026, 0, 1)) / MS_PER_HOUR, 1),
-  target: { ordersPerSecond: 100_000 },
+  target: { ordersPerSecond: 100_000 }, byKind: breakdown,
 };
 if (json) console.log(JSON.stringify(report));
 else {
@@ -144,4 +157,7 @@ else {
   console.log(`${report.ordersPerSecond} orders/s  p50 ${report.latency.p50Us} µs  p99 ${report.latency.p99Us} µs  p99.9 ${report.latency.p999Us} µs  longest ${report.latency.maxMs} ms`);
   console.log(`CPU ${cpuMs} ms (all threads); GC ${gc.count} pauses, ${gc.totalMs} ms in all, longest ${gc.maxMs} ms`);
   console.log(`${trades} trades, ${rejected} rejected (cancels of filled orders, ends of ended leases). Target ≥ 100,000 orders/s.`);
+  for (const [k, b] of Object.entries(breakdown)) {
+    console.log(`  ${k.padEnd(14)} ${String(b.count).padStart(7)} × ${String(b.totalMs).padStart(7)} ms in all  p50 ${b.p50Us} µs  p99 ${b.p99Us} µs  longest ${b.maxMs} ms`);
+  }
 }

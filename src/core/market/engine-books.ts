@@ -5,12 +5,25 @@
  * (engine.ts) build on this class: subclassing keeps every field a plain `this.x` load on the hot
  * path, as it was when all of it was one class.
  */
+import { BidIndex } from './engine-bidindex.js';
 import { removeBooking } from './engine-capacity.js';
 import { bidAccepts, type Choice, deadlineOf, type FAsk, type FBid, type FBidBook, type FBidIndex, type FMarket, type FNode, type FOrder } from './engine-model.js';
 import { type BidFields, type CatalogIndex, compatibleAcceleratorList, deciTflopsOf, indexCatalog, scaledLimit } from './rules.js';
 import { MinHeap } from '../heap.js';
 import { DenseIdMap, LevelIndex, ShardedMap, TimeHeap } from './structures.js';
 import { type EngineCatalog, type EngineEvent, marketKey } from './types.js';
+
+/** One bid index a bid rests in, and the deciTflops of its accelerator (see `targetsOf`). */
+interface RestTarget {
+  readonly index: FBidIndex;
+  readonly deciTflops: number;
+}
+
+/** A node of the choice cache (see `EngineBooks.choices`). */
+interface RegionTrie {
+  choice: Choice | undefined;
+  next: Map<string, RegionTrie> | null;
+}
 
 export class EngineBooks {
   protected readonly catalog: CatalogIndex;
@@ -43,21 +56,36 @@ export class EngineBooks {
 
   constructor(catalog: EngineCatalog) {
     this.catalog = indexCatalog(catalog);
-    this.plainRegionIds = [...this.catalog.regions].every((r) => typeof r === 'string' && !r.includes('\n'));
   }
 
   private readonly acceleratorSets = new Map<readonly string[], ReadonlySet<string>>();
-  private readonly choices = new Map<readonly string[], Map<string, Choice>>();
+  /**
+   * Choices by accelerator list, then by the bid's region ids in order along a trie (the root's
+   * `choice`: any region). Walking a trie hashes the ids themselves (their hashes are cached in
+   * the strings), where a joined key would be a new string to build and hash for every bid.
+   */
+  private readonly choices = new Map<readonly string[], RegionTrie>();
   private choiceCount = 0;
-  /** Region ids joined by a newline name the list exactly (no catalog region id has one). */
-  private readonly plainRegionIds: boolean;
-
   protected readonly bidBooks = new Map<string, FBidBook>();
   /** Keys of halted markets, kept by key so that a market made later starts halted too. */
   protected readonly haltedMarkets = new Set<string>();
 
-  /** Record that market `m`'s book changed in this command (`apply` reports it once, in key order). */
+  /**
+   * Record that market `m`'s book changed in this command (`apply` reports it once, in key order).
+   * Every change of its asks' capacity (bookings, leases starting or ending, nodes, asks placed,
+   * repriced, cancelled or expired, halts) comes here, after or just before the change and before
+   * any matching: it also invalidates the market's capacity profile (`capVersion`).
+   */
   protected touch(m: FMarket): void {
+    m.capVersion++;
+    this.touchBook(m);
+  }
+
+  /**
+   * `touch` for a change that leaves the asks' capacity profile valid: of bids only, or a booking
+   * that starts an hour or more from now (the profile counts GPUs free for the next hour).
+   */
+  protected touchBook(m: FMarket): void {
     if (m.touchedAt === this.touchEpoch) return;
     m.touchedAt = this.touchEpoch;
     if (this.touchedCount < this.touched.length) this.touched[this.touchedCount] = m;
@@ -69,7 +97,7 @@ export class EngineBooks {
     if (o.side === 'ask') this.touch(o.market);
     else {
       const markets = o.markets;
-      for (let i = 0; i < markets.length; i++) this.touch(markets[i]!);
+      for (let i = 0; i < markets.length; i++) this.touchBook(markets[i]!);
     }
   }
 
@@ -95,6 +123,7 @@ export class EngineBooks {
       all: new LevelIndex<FAsk>(false), awake: new LevelIndex<FAsk>(true), book: this.bookOf(acceleratorId), lastTrade: null,
       regionBids: this.regionIndexOf(this.bookOf(acceleratorId), regionId),
       touchedAt: 0, rank: 0, halted: this.haltedMarkets.has(key),
+      capVersion: 0, capBuilt: -1, capCount: 0, capPrices: [], capCum: [],
     };
     byRegion.set(regionId, m);
     this.marketMap.set(key, m);
@@ -144,36 +173,48 @@ export class EngineBooks {
   protected choiceOf(cmd: BidFields): Choice {
     const list = compatibleAcceleratorList(cmd, this.catalog);
     const regionIds = cmd.regionIds;
-    const regionKey = regionIds === undefined ? '*' : this.plainRegionIds && regionIds.length <= 64 ? `=${regionIds.join('\n')}` : null;
-    let byRegion = this.choices.get(list);
-    let choice = byRegion !== undefined && regionKey !== null ? byRegion.get(regionKey) : undefined;
-    if (choice !== undefined) return choice;
+    let node = this.choices.get(list);
+    if (node !== undefined && regionIds !== undefined) {
+      for (let i = 0; i < regionIds.length && node !== undefined; i++) node = node.next?.get(regionIds[i]!);
+    }
+    if (node?.choice !== undefined) return node.choice;
     let accelerators = this.acceleratorSets.get(list);
     if (!accelerators) {
       accelerators = new Set(list);
       if (this.acceleratorSets.size < 10_000) this.acceleratorSets.set(list, accelerators);
     }
     const regions = regionIds ? new Set(regionIds) : null;
-    choice = { accelerators, regions, markets: this.compatibleMarkets(accelerators, regions) };
-    if (regionKey !== null && this.choiceCount < 10_000) {
-      if (byRegion === undefined) {
-        byRegion = new Map();
-        this.choices.set(list, byRegion);
+    const choice: Choice = { accelerators, regions, markets: this.compatibleMarkets(accelerators, regions) };
+    if ((regionIds === undefined || regionIds.length <= 64) && this.choiceCount < 10_000) {
+      let at = this.choices.get(list);
+      if (at === undefined) {
+        at = { choice: undefined, next: null };
+        this.choices.set(list, at);
       }
-      byRegion.set(regionKey, choice);
+      if (regionIds !== undefined) {
+        for (let i = 0; i < regionIds.length; i++) {
+          at.next ??= new Map();
+          let child = at.next.get(regionIds[i]!);
+          if (child === undefined) {
+            child = { choice: undefined, next: null };
+            at.next.set(regionIds[i]!, child);
+          }
+          at = child;
+        }
+      }
+      at.choice = choice;
       this.choiceCount++;
     }
     return choice;
   }
-
 
   private bookOf(acceleratorId: string): FBidBook {
     let book = this.bidBooks.get(acceleratorId);
     if (!book) {
       book = {
         deciTflops: deciTflopsOf(this.catalog.accelerators.get(acceleratorId)!),
-        bids: new LevelIndex<FBid>(false),
-        future: new LevelIndex<FBid>(true),
+        bids: new BidIndex(false),
+        future: new BidIndex(true),
         byRegion: new Map(),
       };
       this.bidBooks.set(acceleratorId, book);
@@ -185,13 +226,34 @@ export class EngineBooks {
   private regionIndexOf(book: FBidBook, regionId: string): FBidIndex {
     let index = book.byRegion.get(regionId);
     if (index === undefined) {
-      index = { bids: new LevelIndex<FBid>(false), future: new LevelIndex<FBid>(true) };
+      index = { bids: new BidIndex(false), future: new BidIndex(true) };
       book.byRegion.set(regionId, index);
     }
     return index;
   }
 
   // ---- indexes ---------------------------------------------------------------------------
+
+  /**
+   * The bid indexes a bid rests in (each accelerator's, or per region) with the deciTflops that
+   * scales its key there: the same for every bid of one choice, so kept per markets array (which
+   * bids of one choice share; weakly, so a bid's own array takes its entry with it).
+   */
+  private readonly restTargets = new WeakMap<FMarket[], RestTarget[]>();
+
+  private targetsOf(bid: FBid): RestTarget[] {
+    let targets = this.restTargets.get(bid.markets);
+    if (targets !== undefined) return targets;
+    targets = [];
+    const regions = bid.regions;
+    for (const acc of bid.accelerators) {
+      const book = this.bookOf(acc);
+      if (regions === null) targets.push({ index: book, deciTflops: book.deciTflops });
+      else for (const r of regions) targets.push({ index: this.regionIndexOf(book, r), deciTflops: book.deciTflops });
+    }
+    this.restTargets.set(bid.markets, targets);
+    return targets;
+  }
 
   protected rest(bid: FBid): void {
     this.restingBids.add(bid);
@@ -201,43 +263,34 @@ export class EngineBooks {
     if (future) bid.stampB = stamp;
     bid.restLimit = bid.limit;
     bid.resting = true;
-    const regions = bid.regions;
-    for (const acc of bid.accelerators) {
-      const book = this.bookOf(acc);
-      const key = -scaledLimit(bid.isCompute, bid.limit, book.deciTflops);
-      if (regions === null) {
-        book.bids.insert(bid, key, bid.seq, stamp);
-        if (future) book.future.insert(bid, key, bid.seq, stamp);
-      } else {
-        for (const r of regions) {
-          const index = this.regionIndexOf(book, r);
-          index.bids.insert(bid, key, bid.seq, stamp);
-          if (future) index.future.insert(bid, key, bid.seq, stamp);
-        }
-      }
+    const targets = this.targetsOf(bid);
+    const isCompute = bid.isCompute;
+    const limit = bid.limit;
+    const seq = bid.seq;
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i]!;
+      const key = -scaledLimit(isCompute, limit, t.deciTflops);
+      t.index.bids.insert(bid, key, seq, stamp);
+      if (future) t.index.future.insert(bid, key, seq, stamp);
     }
   }
 
   protected unindexBid(bid: FBid): void {
     if (!bid.resting) return;
+    // Every entry of the bid carries this stamp (see `rest`): it finds them.
+    const stamp = bid.stampA;
     bid.stampA = 0;
     bid.resting = false;
     const future = bid.startAt !== undefined;
     if (future) bid.stampB = 0;
-    const regions = bid.regions;
-    for (const acc of bid.accelerators) {
-      const book = this.bidBooks.get(acc)!;
-      const key = -scaledLimit(bid.isCompute, bid.restLimit, book.deciTflops);
-      if (regions === null) {
-        book.bids.remove(key);
-        if (future) book.future.remove(key);
-      } else {
-        for (const r of regions) {
-          const index = book.byRegion.get(r)!;
-          index.bids.remove(key);
-          if (future) index.future.remove(key);
-        }
-      }
+    const targets = this.targetsOf(bid);
+    const isCompute = bid.isCompute;
+    const limit = bid.restLimit;
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i]!;
+      const key = -scaledLimit(isCompute, limit, t.deciTflops);
+      t.index.bids.remove(key, stamp);
+      if (future) t.index.future.remove(key, stamp);
     }
   }
 

@@ -126,6 +126,10 @@ export function validateEngineState(st: EngineInternals): void {
     const indexes: [string | null, FBidIndex][] = [[null, book], ...book.byRegion];
     for (const [region, index] of indexes) {
       const name = region === null ? acc : `${acc} in ${region}`;
+      for (const [what, ix] of [['bid', index.bids], ['future', index.future]] as const) {
+        const problem = ix.problem();
+        check(problem === null, `${name} ${what} index: ${problem}`);
+      }
       const bids = [...index.bids.entries()];
       entries += bids.length;
       check(bids.length === index.bids.size, `${name} bid index size`);

@@ -4,11 +4,26 @@
  * held here (no allocation per ask) and books only once the plan fills what must be filled.
  */
 import { bitCount, bitsOf, busyBits, countFree, exactIndicesOfBits, freeIndices, freeNow, insertBooking } from './engine-capacity.js';
-import { allAsleep, askFits, bidAccepts, BIT_GPUS, Cursor, siftCursors, type FAsk, type FBid, type FMarket, type FNode } from './engine-model.js';
+import { askFits, bidAccepts, BIT_GPUS, Cursor, siftCursors, type FAsk, type FBid, type FMarket, type FNode } from './engine-model.js';
 import { EngineBooks } from './engine-books.js';
-import { allocateInAsk, gpusWanted, type NodeFree, withinLimit } from './rules.js';
-import { type LevelIndex, lowerBound } from './structures.js';
+import { BidCursor, type BidIndex } from './engine-bidindex.js';
+import { allocateInAsk, gpusWanted, type NodeFree, scaledLimit, withinLimit } from './rules.js';
 import { DECI_TFLOPS_PER_P, MS_PER_HOUR } from './types.js';
+
+/**
+ * Size classes of whole nodes in a capacity profile: class k holds nodes of more than 2^(k-1)
+ * and at most 2^k GPUs, the last class all larger ones. A bid that can be sold whole nodes of up
+ * to w GPUs counts the classes up to w's: every node it could take, and maybe a few more.
+ */
+const SIZE_CLASSES = 8;
+/** Numbers per price of a profile: GPUs free on single-GPU asks, then whole-node GPUs by class (cumulated). */
+const PROFILE_STRIDE = 1 + SIZE_CLASSES;
+
+function sizeClass(gpus: number): number {
+  let k = 0;
+  while (k < SIZE_CLASSES - 1 && 1 << k < gpus) k++;
+  return k;
+}
 
 export class EngineMatcher extends EngineBooks {
   /** Scratch state of `matchBid` (never re-entered): the walk's remaining need, what it saw, its plan. */
@@ -26,6 +41,9 @@ export class EngineMatcher extends EngineBooks {
   private sleepyCount = 0;
   /** Cursors of `matchBid`'s walk over several markets, reused (see there). */
   private readonly cursors: Cursor[] = [];
+  /** The cursors of `retryIn` over a market's open and regional bids. */
+  private readonly bidCursorA = new BidCursor();
+  private readonly bidCursorB = new BidCursor();
   /** A one-ask list for `retry` (never re-entered). */
   private readonly oneAsk: FAsk[] = [];
 
@@ -87,12 +105,20 @@ export class EngineMatcher extends EngineBooks {
     // need), and then the allocation rule, which never takes more than these counts, finds none.
     const nodes = ask.nodes;
     const wholeNodes = ask.unit === 'node';
+    // A whole node larger than the bid's whole need (or not in groups of gpusPerNode) is never
+    // taken (see `allocateInAsk`): it does not count as usable.
+    const wholeMax = wholeNodes ? gpusWanted(isCompute, bid.remaining, dt, gpn) : 0;
     let usableTotal = 0;
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i]!;
       if (node.status !== 'online') continue;
-      const f = countFree(node, s, e);
-      usableTotal += wholeNodes ? (f === node.gpuCount ? f : 0) : gpn ? f - (f % gpn) : f;
+      if (wholeNodes) {
+        const c = node.gpuCount;
+        if (c <= wholeMax && (!gpn || c % gpn === 0) && countFree(node, s, e) === c) usableTotal += c;
+      } else {
+        const f = countFree(node, s, e);
+        usableTotal += gpn ? f - (f % gpn) : f;
+      }
     }
     this.mUsable += isCompute ? usableTotal * dt : usableTotal;
     if (usableTotal === 0) {
@@ -154,6 +180,18 @@ export class EngineMatcher extends EngineBooks {
     const markets = bid.markets;
     const isCompute = bid.isCompute;
     const limit = bid.limit;
+    const allOrNone = !bid.allowPartial || bid.tif === 'FOK';
+    if (useAwake) {
+      // A walk that cannot gather what it must books nothing: skip it when even every GPU free
+      // for the next hour within the limit falls short (all of it for all-or-none, any for a
+      // partial bid). What it would have done besides is put sold-out asks to sleep, which is
+      // only an index.
+      const bound = this.reachBound(bid, allOrNone ? bid.remaining : 1);
+      if (bound >= 0) {
+        bid.reach = bound;
+        return;
+      }
+    }
     if (markets.length === 1) {
       const m = markets[0]!;
       const index = useAwake ? m.awake : m.all;
@@ -202,7 +240,6 @@ export class EngineMatcher extends EngineBooks {
     }
     for (let i = 0; i < this.sleepyCount; i++) this.sleep(sleepy[i]!);
     const remaining = this.mRemaining;
-    const allOrNone = !bid.allowPartial || bid.tif === 'FOK';
     const planLength = this.planCount;
     if (planLength === 0 || (allOrNone && remaining > 0)) {
       bid.reach = this.mUsable;
@@ -234,7 +271,11 @@ export class EngineMatcher extends EngineBooks {
       if (s > now) this.leaseStarts.push(s, n);
       insertBooking(node, s, e, bits, bits < 0 ? gpuIndices : null, n);
       market.lastTrade = price;
-      this.touch(market);
+      // A booking an hour or more ahead takes nothing from the market's capacity profile (it
+      // counts GPUs free for the next hour; when time brings the booking nearer, the profile
+      // only overstates, which keeps it a bound).
+      if (s >= now + MS_PER_HOUR) this.touchBook(market);
+      else this.touch(market);
       if (ask !== lastAsk) {
         lastAsk = ask;
         if (!ask.asleep && freeNow(ask, this.lastNow) === 0) this.sleep(ask);
@@ -246,12 +287,112 @@ export class EngineMatcher extends EngineBooks {
   }
 
   /**
+   * An upper bound on what start-now bid `bid` could gather (in its units) when that is below
+   * `need`, else -1 (without finishing the sum). The bound: from each market's capacity profile,
+   * the GPUs on its awake asks within the bid's limit that are free for the next hour (a lease
+   * lasts an hour at least, so a GPU it could take is among them; an asleep ask has none free),
+   * whole nodes only up to the size the bid could be sold.
+   *
+   * A profile is rebuilt when its market's `capVersion` moved. Everything that can add capacity
+   * moves it (a lease ending, a node online or grown, an ask placed, repriced or resumed, see
+   * `touch`); what only takes capacity may leave an old profile in place, which then overstates
+   * and stays a bound (time passing alone only brings bookings into the hour).
+   */
+  private reachBound(bid: FBid, need: number): number {
+    const markets = bid.markets;
+    const isCompute = bid.isCompute;
+    let total = 0;
+    for (let j = 0; j < markets.length; j++) {
+      const m = markets[j]!;
+      if (m.capBuilt !== m.capVersion) this.buildProfile(m);
+      const n = m.capCount;
+      if (n === 0) continue;
+      const prices = m.capPrices;
+      // The most it may pay per GPU-hour here: price × 10_000 ≤ scaled limit (all integers).
+      const maxPrice = Math.floor(scaledLimit(isCompute, bid.limit, m.deciTflops) / DECI_TFLOPS_PER_P);
+      if (prices[0]! > maxPrice) continue;
+      let lo = 0;
+      let hi = n;
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        if (prices[mid]! <= maxPrice) lo = mid;
+        else hi = mid;
+      }
+      // Whole nodes count only up to the size the bid could be sold (see `take`), by size class.
+      const wholeMax = gpusWanted(isCompute, bid.remaining, m.deciTflops, bid.gpusPerNode);
+      const at = lo * PROFILE_STRIDE;
+      const gpus = m.capCum[at]! + m.capCum[at + 1 + sizeClass(wholeMax)]!;
+      total += isCompute ? gpus * m.deciTflops : gpus;
+      if (total >= need) return -1;
+    }
+    return total;
+  }
+
+  /** A cursor for `buildProfile` (never re-entered). */
+  private readonly profileCursor = new Cursor();
+  /** Scratch of `buildProfile`: whole-node GPUs free so far per size class. */
+  private readonly wholeRun: number[] = new Array<number>(SIZE_CLASSES).fill(0);
+
+  /** Rebuild market `m`'s capacity profile (see FMarket.capVersion and `reachBound`). */
+  private buildProfile(m: FMarket): void {
+    m.capBuilt = m.capVersion;
+    let n = 0;
+    if (!m.halted && m.awake.size > 0) {
+      const prices = m.capPrices;
+      const cum = m.capCum;
+      const run = this.wholeRun;
+      run.fill(0);
+      const now = this.lastNow;
+      let gpuTotal = 0;
+      const c = this.profileCursor.reset(m.awake);
+      for (let ask = c.current; ask !== null; c.next(), ask = c.current) {
+        let added = false;
+        const nodes = ask.nodes;
+        for (let i = 0; i < nodes.length; i++) {
+          const node = nodes[i]!;
+          if (node.status !== 'online') continue;
+          const f = countFree(node, now, now + MS_PER_HOUR);
+          if (f === 0) continue;
+          if (ask.unit === 'gpu') gpuTotal += f;
+          else if (f === node.gpuCount) {
+            const k = sizeClass(f);
+            run[k] = run[k]! + f;
+          } else continue;
+          added = true;
+        }
+        if (!added) continue;
+        if (n === 0 || prices[n - 1] !== ask.price) {
+          prices[n] = ask.price;
+          n++;
+        }
+        const at = (n - 1) * PROFILE_STRIDE;
+        cum[at] = gpuTotal;
+        let whole = 0;
+        for (let b = 0; b < SIZE_CLASSES; b++) {
+          whole += run[b]!;
+          cum[at + 1 + b] = whole;
+        }
+      }
+      c.release();
+    }
+    m.capCount = n;
+  }
+
+  /** Set by `gainFor`: whether `bid` could use some capacity on the asks (the reference's `couldUse`). */
+  private gCould = false;
+
+  /**
    * How much of the capacity on `asks` (which just gained some) `bid` could use: an upper bound
-   * on how much more the bid can reach now, in its own units. Zero means a retry finds nothing.
+   * on how much more the bid can reach now, in its own units. Also sets `gCould`: whether a retry
+   * must walk the bid at all, exactly as the reference engine decides it (a free whole node
+   * counts there even when the bid could never be sold it; the walk may then fill from other
+   * capacity, see `retryBid`). The bound is tighter: it leaves out such nodes.
    */
   private gainFor(bid: FBid, asks: readonly FAsk[]): number {
     const s = bid.startAt ?? this.lastNow;
     const e = s + bid.hours * MS_PER_HOUR;
+    const gpn = bid.gpusPerNode;
+    let could = false;
     let gain = 0;
     for (let k = 0; k < asks.length; k++) {
       const ask = asks[k]!;
@@ -259,15 +400,28 @@ export class EngineMatcher extends EngineBooks {
       if (s === this.lastNow && ask.asleep) continue;
       let gpus = 0;
       const nodes = ask.nodes;
-      for (let i = 0; i < nodes.length; i++) {
-        const node = nodes[i]!;
-        if (node.status !== 'online') continue;
-        const free = countFree(node, s, e);
-        if (ask.unit === 'node') gpus += free === node.gpuCount ? free : 0;
-        else gpus += bid.gpusPerNode ? free - (free % bid.gpusPerNode) : free;
+      if (ask.unit === 'node') {
+        // Only whole nodes the bid could ever be sold count towards the bound (see `take`).
+        const wholeMax = gpusWanted(bid.isCompute, bid.remaining, ask.market.deciTflops, gpn);
+        for (let i = 0; i < nodes.length; i++) {
+          const node = nodes[i]!;
+          const c = node.gpuCount;
+          if (node.status !== 'online' || countFree(node, s, e) !== c) continue;
+          could = true;
+          if (c <= wholeMax && (!gpn || c % gpn === 0)) gpus += c;
+        }
+      } else {
+        for (let i = 0; i < nodes.length; i++) {
+          const node = nodes[i]!;
+          if (node.status !== 'online') continue;
+          const free = countFree(node, s, e);
+          gpus += gpn ? free - (free % gpn) : free;
+        }
+        if (gpus > 0) could = true;
       }
       gain += bid.isCompute ? gpus * ask.market.deciTflops : gpus;
     }
+    this.gCould = could;
     return gain;
   }
 
@@ -292,26 +446,56 @@ export class EngineMatcher extends EngineBooks {
     if (minPrice === Infinity || (open.bids.size === 0 && local.bids.size === 0) || m.halted) return;
     const threshold = minPrice * DECI_TFLOPS_PER_P;
     // Walk every resting bid, best first, while start-now bids can still use the capacity; once
-    // it is all taken for now (every ask asleep), only future-start bids can: continue in their
-    // index from the same place. Skipping start-now bids then is exact (they cannot match).
-    const from = this.retryIn(open.bids, local.bids, asks, gained, threshold, -Infinity, 0, true);
+    // none can (see `nowUsable`), only future-start bids can: continue in their index from the
+    // same place. Skipping start-now bids then is exact: the reference engine's `couldUse` is
+    // false for each of them, and stays so (the walk only takes capacity).
+    let from = true;
+    this.fromKey = -Infinity;
+    this.fromSeq = 0;
+    if (this.nowUsable(asks)) from = this.retryIn(open.bids, local.bids, asks, gained, threshold, -Infinity, 0, true);
     if (from && (open.future.size > 0 || local.future.size > 0)) {
       this.retryIn(open.future, local.future, asks, gained, threshold, this.fromKey, this.fromSeq, false);
     }
   }
 
-  /** Where `retryIn` stopped when every ask went to sleep (the next bid not yet tried). */
+  /**
+   * Whether any start-now bid could use capacity on `asks`: some awake ask with a node that has
+   * a GPU free (a whole node free, for a whole-node ask) for the next hour, the shortest lease.
+   * A GPU free for a longer window is free for that one, so false means `couldUse` is false for
+   * every start-now bid. Asks can be awake and still give nothing: a future lease may start
+   * within the hour on every GPU free now.
+   */
+  private nowUsable(asks: readonly FAsk[]): boolean {
+    const s = this.lastNow;
+    const e = s + MS_PER_HOUR;
+    for (let k = 0; k < asks.length; k++) {
+      const ask = asks[k]!;
+      if (!ask.active || ask.asleep || ask.market.halted) continue;
+      const nodes = ask.nodes;
+      const whole = ask.unit === 'node';
+      for (let i = 0; i < nodes.length; i++) {
+        const node = nodes[i]!;
+        if (node.status !== 'online') continue;
+        const f = countFree(node, s, e);
+        if (whole ? f === node.gpuCount : f > 0) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Where `retryIn` stopped when no start-now bid could use the capacity (the next bid not yet tried). */
   private fromKey = 0;
   private fromSeq = 0;
 
   /**
    * Retries the bids of indexes `a` and `b` (a market's open and regional bids: no bid is in
    * both), merged in (key, seq) order, from position (key, seq) on. With `stopWhenAsleep`,
-   * returns true when every ask went to sleep, the position in `fromKey`/`fromSeq`.
+   * returns true when no start-now bid can use the capacity any more (see `nowUsable`), the
+   * position in `fromKey`/`fromSeq`.
    */
   private retryIn(
-    a: LevelIndex<FBid>,
-    b: LevelIndex<FBid>,
+    a: BidIndex,
+    b: BidIndex,
     asks: readonly FAsk[],
     gained: readonly FAsk[],
     threshold: number,
@@ -319,69 +503,50 @@ export class EngineMatcher extends EngineBooks {
     fromSeq: number,
     stopWhenAsleep: boolean,
   ): boolean {
-    const keysA = a.keys;
-    const keysB = b.keys;
-    let ka = lowerBound(keysA, fromKey);
-    let kb = lowerBound(keysB, fromKey);
+    // Retries never nest (a walk places no bid), so two pooled cursors serve every retry.
+    const ca = this.bidCursorA.start(a, fromKey, fromSeq);
+    const cb = this.bidCursorB.start(b, fromKey, fromSeq);
+    // Called with `stopWhenAsleep` only when true; recomputed after each walk that booked.
+    let usable = true;
+    let stopped = false;
     for (;;) {
-      const keyA = ka < keysA.length ? keysA[ka]! : Infinity;
-      const keyB = kb < keysB.length ? keysB[kb]! : Infinity;
-      const key = keyA < keyB ? keyA : keyB;
-      if (key === Infinity || -key < threshold) break;
-      // Matching only marks entries dead or compacts into new arrays, so walking the captured
-      // arrays stays valid; the next level is found by key because emptied levels leave `keys`.
-      const la = keyA === key ? a.levelAt(ka) : null;
-      const lb = keyB === key ? b.levelAt(kb) : null;
-      const itemsA = la !== null ? la.items : null;
-      const seqsA = la !== null ? la.seqs : null;
-      const stampsA = la !== null ? la.stamps : null;
-      const itemsB = lb !== null ? lb.items : null;
-      const seqsB = lb !== null ? lb.seqs : null;
-      const stampsB = lb !== null ? lb.stamps : null;
-      const endA = itemsA !== null ? itemsA.length : 0;
-      const endB = itemsB !== null ? itemsB.length : 0;
-      let i = la !== null ? la.head : 0;
-      let j = lb !== null ? lb.head : 0;
-      while (i < endA || j < endB) {
-        let bid: FBid;
-        let seq: number;
-        let live: boolean;
-        if (j >= endB || (i < endA && seqsA![i]! < seqsB![j]!)) {
-          bid = itemsA![i]!;
-          seq = seqsA![i]!;
-          live = a.isLive(bid, stampsA![i]!);
-          i++;
-        } else {
-          bid = itemsB![j]!;
-          seq = seqsB![j]!;
-          live = b.isLive(bid, stampsB![j]!);
-          j++;
-        }
-        if (key === fromKey && seq < fromSeq) continue;
-        if (!live) continue;
-        if (stopWhenAsleep && allAsleep(asks)) {
-          this.fromKey = key;
-          this.fromSeq = seq;
-          return true;
-        }
-        this.retryBid(bid, asks, gained);
+      const hasA = ca.peek();
+      const hasB = cb.peek();
+      // No bid is in both indexes, so (key, seq) never ties.
+      const c = hasA && (!hasB || ca.key < cb.key || (ca.key === cb.key && ca.seq < cb.seq)) ? ca : hasB ? cb : null;
+      if (c === null) break;
+      const key = c.key;
+      if (-key < threshold) break;
+      const bid = c.item!;
+      const seq = c.seq;
+      c.step();
+      if (stopWhenAsleep && !usable) {
+        this.fromKey = key;
+        this.fromSeq = seq;
+        stopped = true;
+        break;
       }
-      ka = lowerBound(keysA, key + 1);
-      kb = lowerBound(keysB, key + 1);
+      const booked = this.tradeSeq;
+      this.retryBid(bid, asks, gained);
+      if (stopWhenAsleep && this.tradeSeq !== booked) usable = this.nowUsable(asks);
     }
-    return false;
+    ca.release();
+    cb.release();
+    return stopped;
   }
 
   /** One resting bid of a retry: walk it again unless the new capacity cannot be of use to it. */
   private retryBid(bid: FBid, asks: readonly FAsk[], gained: readonly FAsk[]): void {
     const here = this.gainFor(bid, asks);
-    if (here === 0) return;
-    if (!bid.allowPartial) {
-      const gain = gained === asks ? here : this.gainFor(bid, gained);
-      if (bid.reach + gain < bid.remaining) {
-        bid.reach += gain; // still cannot fill all-or-none: no walk needed
-        return;
-      }
+    if (!this.gCould) return;
+    // The reference walks the bid now. Skip the walk where it provably books nothing: an
+    // all-or-none bid whose reach cannot fill it, or a partial one that can reach nothing at all
+    // (a walk that booked part took all it could use, and one that booked nothing saw nothing
+    // usable: either way its reach was left 0 by the walk, see `matchBid`).
+    const gain = gained === asks ? here : this.gainFor(bid, gained);
+    if (bid.reach + gain < (bid.allowPartial ? 1 : bid.remaining)) {
+      bid.reach += gain;
+      return;
     }
     this.matchBid(bid);
     if (bid.remaining === 0) this.events.push({ type: 'order_filled', orderId: bid.id });

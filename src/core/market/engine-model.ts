@@ -3,6 +3,7 @@
  * that need none of the engine's state. Split from engine.ts so each file reads in one sitting;
  * the engine classes (engine-books.ts, engine-match.ts, engine.ts) share these types.
  */
+import type { BidIndex } from './engine-bidindex.js';
 import { compareNormalised } from './rules.js';
 import type { LevelIndex } from './structures.js';
 import type { AskUnit, NodeStatus, TimeInForce } from './types.js';
@@ -12,12 +13,13 @@ import type { AskUnit, NodeStatus, TimeInForce } from './types.js';
  * is best bid first, then by seq).
  */
 export interface FBidIndex {
-  readonly bids: LevelIndex<FBid>;
+  readonly bids: BidIndex;
   /**
-   * The future-start bids of `bids` again, in the same order (stamp slot B). Once the capacity a
-   * retry is offering is all taken for now, only these can still use it: the retry continues here.
+   * The future-start bids of `bids` again, in the same order (stamp slot B). Once no start-now bid
+   * can use the capacity a retry is offering (`EngineMatcher.nowUsable`), only these can: the retry
+   * continues here.
    */
-  readonly future: LevelIndex<FBid>;
+  readonly future: BidIndex;
 }
 /**
  * Resting bids per accelerator: those open to any region here, those limited to some regions in
@@ -50,6 +52,18 @@ export interface FMarket {
   touchedAt: number;
   /** Place of `key` among all market keys sorted (default string order). */
   rank: number;
+  /**
+   * Bumped by every change that can add or move free capacity of its asks (see `touch`; a bid
+   * resting or leaving changes none). `capBuilt` is its value when the capacity profile below was
+   * built: GPUs of the awake asks free for the next hour, cumulated over distinct prices ascending
+   * (`capPrices[0..capCount)`; `capCum` has PROFILE_STRIDE numbers per price), the bound of
+   * `EngineMatcher.reachBound`.
+   */
+  capVersion: number;
+  capBuilt: number;
+  capCount: number;
+  readonly capPrices: number[];
+  readonly capCum: number[];
 }
 /**
  * A node's bookings: rows of BOOKING_ROW numbers [startMs, endMs, gpuBits, leaseNo] in start
@@ -111,8 +125,10 @@ export interface FBid {
   active: boolean;
   /**
    * An upper bound on what this bid could gather now (GPUs, or deci-TFLOPS for compute bids):
-   * what its last walk found, plus every gain since that it was not retried for. An all-or-none
-   * bid whose reach stays below its remaining quantity cannot match, so retries skip it.
+   * what its last walk found usable (or the capacity-profile bound that let it skip the walk, see
+   * `EngineMatcher.reachBound`), plus every gain since that it was not walked for. Whole nodes
+   * count only up to the size the bid could be sold. An all-or-none bid whose reach stays below
+   * its remaining quantity cannot match, nor can a partial one whose reach is 0: retries skip them.
    */
   reach: number;
   /** Compatible existing markets. */
@@ -229,14 +245,41 @@ export function leaseNumber(id: string): number {
   return Number.isSafeInteger(n) ? n : 0;
 }
 
-export function allAsleep(asks: readonly FAsk[]): boolean {
-  for (const a of asks) if (a.active && !a.asleep) return false;
-  return true;
-}
+/**
+ * Slots by rank for `sortByRank` (all empty between calls). A scratch buffer, not state: the core
+ * is single-threaded, and every call leaves it as it found it.
+ */
+const rankSlots: (FMarket | undefined)[] = [];
 
-/** Sort markets by rank: insertion sort for the usual few, else the library sort. */
+/**
+ * Sort markets by rank: insertion sort for the usual few; many (a bid open to dozens of markets
+ * touches them all) are placed by rank into slots and read back in order, as ranks are distinct
+ * small integers (the library sort when two entries share a rank).
+ */
 export function sortByRank(list: FMarket[], n: number): void {
-  if (n > 32) {
+  if (n > 16) {
+    let max = 0;
+    for (let i = 0; i < n; i++) if (list[i]!.rank > max) max = list[i]!.rank;
+    const slots = rankSlots;
+    while (slots.length <= max) slots.push(undefined);
+    let placed = 0;
+    for (let i = 0; i < n; i++) {
+      const m = list[i]!;
+      if (slots[m.rank] !== undefined) break;
+      slots[m.rank] = m;
+      placed++;
+    }
+    if (placed === n) {
+      for (let r = 0, k = 0; k < n; r++) {
+        const m = slots[r];
+        if (m !== undefined) {
+          list[k++] = m;
+          slots[r] = undefined;
+        }
+      }
+      return;
+    }
+    for (let i = 0; i < placed; i++) slots[list[i]!.rank] = undefined;
     const sorted = list.slice(0, n).sort(byRank);
     for (let i = 0; i < n; i++) list[i] = sorted[i]!;
     return;

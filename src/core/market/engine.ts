@@ -4,10 +4,12 @@
  * - per market, asks by (price, seq) in two level indexes: all active asks, and the "awake" ones
  *   (some online GPU free now). An ask whose GPUs are all busy now sleeps until a booking on one
  *   of its nodes ends, so start-now bids never walk sold-out asks;
- * - per accelerator, resting bids by (limit in its units desc, seq) for retries: those open to any
- *   region, and per region those limited to regions (a retry in one market merges the two, and
- *   never passes another region's bids); a retry only runs a bid that could use the capacity
- *   that appeared (an exact pre-check);
+ * - per accelerator, resting bids by (limit in its units desc, seq) for retries, in chunked bid
+ *   indexes (engine-bidindex.ts): those open to any region, and per region those limited to
+ *   regions (a retry in one market merges the two, and never passes another region's bids); a
+ *   retry only runs a bid that could use the capacity that appeared (an exact pre-check);
+ * - per market, a profile of the GPUs free for the next hour by price (rebuilt when the book
+ *   changes): a start-now walk that could not gather its need within its limit is skipped;
  * - per node, its bookings in start order; heaps of lease ends and order deadlines.
  * Live state is kept lean (it is most of the heap, and the GC copies what survives): a lease is a
  * row of numbers in its node's booking table plus a map entry, not an object.
