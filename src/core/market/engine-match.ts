@@ -18,6 +18,8 @@ import { DECI_TFLOPS_PER_P, MS_PER_HOUR } from './types.js';
 const SIZE_CLASSES = 8;
 /** Numbers per price of a profile: GPUs free on single-GPU asks, then whole-node GPUs by class (cumulated). */
 const PROFILE_STRIDE = 1 + SIZE_CLASSES;
+/** Most awake asks a market may have and still keep a capacity profile (see `buildProfile`). */
+const MAX_PROFILE_ASKS = 256;
 
 function sizeClass(gpus: number): number {
   let k = 0;
@@ -306,6 +308,7 @@ export class EngineMatcher extends EngineBooks {
       const m = markets[j]!;
       if (m.capBuilt !== m.capVersion) this.buildProfile(m);
       const n = m.capCount;
+      if (n < 0) return -1; // too deep to profile (see `buildProfile`): no bound
       if (n === 0) continue;
       const prices = m.capPrices;
       // The most it may pay per GPU-hour here: price × 10_000 ≤ scaled limit (all integers).
@@ -336,6 +339,12 @@ export class EngineMatcher extends EngineBooks {
   /** Rebuild market `m`'s capacity profile (see FMarket.capVersion and `reachBound`). */
   private buildProfile(m: FMarket): void {
     m.capBuilt = m.capVersion;
+    if (m.awake.size > MAX_PROFILE_ASKS) {
+      // Rebuilt after nearly every command, a profile of a deep book would cost more than the
+      // walks it saves (one market of 50,000 asks made each bid a full scan): no bound there.
+      m.capCount = -1;
+      return;
+    }
     let n = 0;
     if (!m.halted && m.awake.size > 0) {
       const prices = m.capPrices;

@@ -56,7 +56,7 @@ export interface FMarket {
    * Bumped by every change that can add or move free capacity of its asks (see `touch`; a bid
    * resting or leaving changes none). `capBuilt` is its value when the capacity profile below was
    * built: GPUs of the awake asks free for the next hour, cumulated over distinct prices ascending
-   * (`capPrices[0..capCount)`; `capCum` has PROFILE_STRIDE numbers per price), the bound of
+   * (`capPrices[0..capCount)`; `capCum` has PROFILE_STRIDE numbers per price; capCount -1: none, the book is too deep), the bound of
    * `EngineMatcher.reachBound`.
    */
   capVersion: number;
