@@ -104,12 +104,20 @@ describe.each(adapters)('command loop on $name', (adapter) => {
     await store2.close();
   });
 
-  it('pipelines batches: many small group commits, each answered after its own commit, replayed identically', async () => {
+  it('many small group commits: each answered after its own commit and published before the next applies, replayed identically', async () => {
     let now = T0 + 100 * 3_600_000;
     const clock = (): number => ++now;
     const store = await adapter.open();
     await store.migrate();
-    const loop = await CommandLoop.open(new ExchangeCore(catalog), store, new Projection(catalog.accelerators), { clock, maxBatch: 7 });
+    // What `onCommitted` sees (the live feed reads books and balances then): memory exactly at its batch.
+    const published: [lastSeqOfBatch: number, memorySeq: number][] = [];
+    let current: CommandLoop | null = null;
+    const loop = await CommandLoop.open(new ExchangeCore(catalog), store, new Projection(catalog.accelerators), {
+      clock,
+      maxBatch: 7,
+      onCommitted: (b) => published.push([b.entries[b.entries.length - 1]!.seq, current!.journalSeq]),
+    });
+    current = loop;
     await loop.submit({ type: 'openAccount', now: 0, userId: 'pl-prov' });
     await loop.submit({ type: 'openAccount', now: 0, userId: 'pl-buyer' });
     await loop.submit({ type: 'deposit', now: 0, userId: 'pl-buyer', amountFen: '100000000', transferId: 'pl-d' });
@@ -134,6 +142,8 @@ describe.each(adapters)('command loop on $name', (adapter) => {
     expect(results.every((r) => r.ok && r.events.some((e) => e.type === 'trade'))).toBe(true);
     expect(answered).toEqual(Array.from({ length: 64 }, (_, i) => i)); // in order
     expect(committed).toHaveLength(64);
+    expect(published.length).toBeGreaterThan(9); // 64 bids in batches of at most 7
+    for (const [lastSeq, memorySeq] of published) expect(memorySeq).toBe(lastSeq);
     const journal = await store.journalAfter(0, 10_000);
     expect(journal.map((e) => e.seq)).toEqual(Array.from({ length: loop.journalSeq }, (_, i) => i + 1));
     const earnings = balance(loop, accountIds.earnings('pl-prov'));
@@ -147,7 +157,7 @@ describe.each(adapters)('command loop on $name', (adapter) => {
     await store2.close();
   });
 
-  it('stops (fail-stop) when a commit fails while the next batch applies: every caller is rejected, none hangs', async () => {
+  it('stops (fail-stop) when a commit fails with more batches waiting: every caller after it is rejected, none hangs', async () => {
     const store = await adapter.open();
     let fatal = 0;
     await store.migrate();

@@ -826,6 +826,16 @@ describe.each(adapters)('store contract: $name', ({ name, setup }) => {
     expect((await store.getOrder('sur-o1'))!.specJson).toMatch(/^\{"x":"\ufffd+"\}$/);
   });
 
+  it('stores U+FFFD for U+0000 in text (PostgreSQL text cannot hold it) instead of failing the batch', async () => {
+    const seq = await commitWithJournal({
+      users: [user('nul-u1', { displayName: 'a\u0000b' })],
+      leaseLogs: [{ leaseId: 'nul-l1', seq: 1, stream: 'stdout', line: 'x\u0000y\u0000', atMs: 5 }],
+    });
+    expect(await store.lastJournalSeq()).toBe(seq);
+    expect((await store.userById('nul-u1'))!.displayName).toBe('a\ufffdb');
+    expect((await store.leaseLogs({ leaseId: 'nul-l1', afterSeq: 0, limit: 10 })).map((l) => l.line)).toEqual(['x\ufffdy\ufffd']);
+  });
+
   it('keeps committed data across close and reopen', async () => {
     const seq = await commitWithJournal({ orders: [order('dur-o1')], transfers: [transfer('dur-x1', { amountFen: 9_007_199_254_740_993n })] });
     await store.close();

@@ -457,12 +457,16 @@ export class AgentHub {
     const due = [...n.leases].filter(([id, info]) => info.startMs <= now && !this.ending.has(id));
     if (due.length === 0) return;
     n.losing = true;
+    // Silent since then: fixed before the first await, so the leases ended below all stop there.
+    const silentSinceMs = n.lastSeenMs;
     try {
       this.disconnect(n, 1001, 'no heartbeat');
       for (const [leaseId, info] of due) {
+        // Back meanwhile (a hello came): what is left is served again.
+        if (n.lastSeenMs !== silentSinceMs || n.status !== 'offline') break;
         this.ending.add(leaseId);
         try {
-          const ended = await this.loop.submit({ type: 'endLease', now: 0, leaseId, reason: 'node_lost', interruptedAtMs: Math.max(info.startMs, n.lastSeenMs) });
+          const ended = await this.loop.submit({ type: 'endLease', now: 0, leaseId, reason: 'node_lost', interruptedAtMs: Math.max(info.startMs, silentSinceMs) });
           const row = ended.ok ? await this.store.getLease(leaseId) : undefined;
           if (row) await this.rematch(row);
           // Refused (already ended elsewhere): nothing of it is left to watch.

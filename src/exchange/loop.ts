@@ -133,31 +133,18 @@ export class CommandLoop {
   }
 
   /**
-   * Group commit, pipelined: while one batch's transaction is in flight, the next batch is
-   * applied to memory (yielding to the event loop every `APPLY_SLICE` commands, so the store's
-   * I/O proceeds meanwhile); its transaction starts once the previous one has ended. One
-   * transaction at a time, in order; each caller is answered only after its own commit.
+   * Group commit: a batch is applied to memory, written in one transaction, and only then are
+   * its callers answered and the batch published (`onCommitted`); the next batch is applied after
+   * that. (Applying the next batch while a commit is in flight was tried: the live feed reads the
+   * books and balances in memory when a batch is published, so it would have shown state that was
+   * not yet stored, and that a failed commit would never store.)
    */
   private async drain(): Promise<void> {
-    let inFlight: Promise<void> | null = null;
-    for (;;) {
-      if (this.queue.length === 0 || this.dead) {
-        if (inFlight === null) break;
-        // Commands that arrive while the last commit runs are taken after it.
-        await inFlight;
-        inFlight = null;
-        continue;
-      }
+    while (this.queue.length > 0 && !this.dead) {
       const batch = this.queue.splice(0, this.maxBatch);
-      const applied = await this.applyBatch(batch, inFlight !== null);
-      if (applied !== null && inFlight !== null) await inFlight;
-      if (applied === null || this.dead) {
-        // The core threw (stop() rejected this batch), or the previous commit failed after
-        // this batch left the queue: nothing of it may be acknowledged.
-        if (applied !== null) for (const p of batch) p.reject(this.dead);
-        break;
-      }
-      inFlight = this.commitBatch(batch, applied);
+      const applied = this.applyBatch(batch);
+      if (applied === null) break;
+      await this.commitBatch(batch, applied);
     }
     this.running = false;
   }
@@ -176,12 +163,18 @@ export class CommandLoop {
     if (onCommitted === undefined) return;
     const entries: CommittedBatch['entries'][number][] = [];
     for (const o of outcomes) if (o.seq > 0) entries.push({ command: o.command!, result: o.result, seq: o.seq });
-    if (entries.length > 0) onCommitted({ entries, commitMs: this.opts.clock() - started });
+    if (entries.length === 0) return;
+    try {
+      onCommitted({ entries, commitMs: this.opts.clock() - started });
+    } catch (e) {
+      // A throwing hook is a bug: stop rather than leave the loop half-drained (its callers are answered; the batch is stored).
+      this.stop(e, []);
+    }
   }
 
   private stop(e: unknown, batch: readonly Pending[]): void {
     for (const p of batch) p.reject(e);
-    // With a commit in flight and the next batch applying, both may fail: stop once.
+    // Stop once, whatever fails after.
     if (this.dead) return;
     this.dead = e;
     for (const p of this.queue.splice(0)) p.reject(e);
@@ -189,30 +182,21 @@ export class CommandLoop {
   }
 
   /** Applies the batch to memory; null when the core threw (the loop has stopped). */
-  private async applyBatch(batch: readonly Pending[], yieldBetweenSlices: boolean): Promise<AppliedBatch | null> {
+  private applyBatch(batch: readonly Pending[]): AppliedBatch | null {
     const applied: AppliedBatch = { rows: emptyRows(), journal: [], extra: [], outcomes: [] };
-    for (let from = 0; from < batch.length; from += APPLY_SLICE) {
-      if (from > 0 && yieldBetweenSlices) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (this.dead) {
-          // The commit in flight failed meanwhile: this batch's memory changes are void.
-          return applied;
-        }
-      }
-      try {
-        this.applySlice(batch, from, Math.min(batch.length, from + APPLY_SLICE), applied);
-      } catch (e) {
-        // A throw from the core is a bug, and memory may be half-changed: stop (fail-stop)
-        // exactly as for a failed commit; a restart rebuilds memory from the store.
-        this.stop(e, batch);
-        return null;
-      }
+    try {
+      this.applyAll(batch, applied);
+    } catch (e) {
+      // A throw from the core is a bug, and memory may be half-changed: stop (fail-stop)
+      // exactly as for a failed commit; a restart rebuilds memory from the store.
+      this.stop(e, batch);
+      return null;
     }
     return applied;
   }
 
-  private applySlice(batch: readonly Pending[], from: number, to: number, applied: AppliedBatch): void {
-    for (let i = from; i < to; i++) {
+  private applyAll(batch: readonly Pending[], applied: AppliedBatch): void {
+    for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
       let result: CoreResult = { ok: true, events: [], transfers: [] };
       let command: CoreCommand | null = null;
@@ -237,9 +221,6 @@ export class CommandLoop {
     }
   }
 }
-
-/** Commands applied between two yields to the event loop while a commit is in flight. */
-const APPLY_SLICE = 100;
 
 interface AppliedBatch {
   readonly rows: ProjectedRows;

@@ -61,7 +61,15 @@ function intOrNull(what: string, v: number | null): number | null {
 function str(what: string, v: string, maxChars = MAX_TEXT_CHARS): string {
   if (typeof v !== 'string') throw new TypeError(`store: ${what} must be a string`);
   if (v.length > maxChars) throw new RangeError(`store: ${what} is longer than ${maxChars} characters`);
-  return v;
+  return noNul(v);
+}
+/**
+ * PostgreSQL text cannot hold U+0000 (a commit carrying one fails, and a failed commit stops the
+ * exchange), so both stores keep U+FFFD in its place: a user's key name or a workload's output
+ * may contain one.
+ */
+function noNul(v: string): string {
+  return v.includes('\u0000') ? v.replaceAll('\u0000', '\uFFFD') : v;
 }
 function strOrNull(what: string, v: string | null): string | null {
   return v === null ? null : str(what, v);
@@ -414,7 +422,7 @@ export function leaseLogToDb(r: LeaseLogRow): LeaseLogsTable {
     lease_id: str('leaseLog.leaseId', r.leaseId),
     seq: int('leaseLog.seq', r.seq),
     stream: r.stream,
-    line: r.line.length > MAX_LOG_LINE_CHARS ? r.line.slice(0, MAX_LOG_LINE_CHARS) : r.line,
+    line: noNul(r.line.length > MAX_LOG_LINE_CHARS ? r.line.slice(0, MAX_LOG_LINE_CHARS) : r.line),
     at_ms: int('leaseLog.atMs', r.atMs),
   };
 }

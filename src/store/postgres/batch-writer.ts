@@ -5,7 +5,7 @@
  * w1 as (…) select max(seq) from journal`. Its text depends only on which tables the batch
  * touches, so it is a named statement (parsed and planned once per connection), and a batch
  * of thousands of rows is three round trips (begin, the statement, commit): the server writes
- * the whole batch in one go while the command loop applies the next one (loop.ts pipelines).
+ * the whole batch in one go.
  */
 import type pg from 'pg';
 import { type BatchWriter, type DbRow, type PreparedBatch, ROW_TABLES, type RowTable, TABLES, type TableSpec } from '../batch-writer.js';
