@@ -258,7 +258,7 @@ describe.each(stores)('agent protocol over a real server on $name', ({ db }) => 
     const later = ok(
       await buyer.post('/bids', {
         acceleratorIds: [A100], regionIds: ['cn-beijing'], gpus: 1, hours: 1, limitFenPerGpuHour: PRICE, timeInForce: 'IOC',
-        startAt: new Date(Date.now() + 8 * HEARTBEAT_MS).toISOString(),
+        startAt: new Date(Date.now() + 12 * HEARTBEAT_MS).toISOString(),
       }),
       201,
     ).body;
@@ -284,9 +284,12 @@ describe.each(stores)('agent protocol over a real server on $name', ({ db }) => 
     const laterMoves = (ok(await buyer.get('/statement?account=cash&limit=500')).body.items as { code: string; transferId: string; creditFen: string }[])
       .filter((t) => t.transferId.startsWith(`lease:${laterId}:`));
     expect(laterMoves.map((t) => t.code)).toContain('refund');
-    const providerMoves = (ok(await provider.get('/statement?account=earnings&limit=500')).body.items as { code: string; transferId: string }[])
-      .filter((t) => t.transferId.startsWith(`lease:${laterId}:`) && t.code !== 'sla_credit');
-    expect(providerMoves).toEqual([]); // the provider earned nothing from it
+    // A settlement tick may bill it before the hub notices (at most half a heartbeat interval):
+    // whatever was billed after the start goes back to the buyer as SLA credit, so the provider
+    // keeps nothing from it.
+    const providerMoves = (ok(await provider.get('/statement?account=earnings&limit=500')).body.items as { transferId: string; creditFen: string; debitFen: string }[])
+      .filter((t) => t.transferId.startsWith(`lease:${laterId}:`));
+    expect(providerMoves.reduce((net, t) => net + BigInt(t.creditFen) - BigInt(t.debitFen), 0n)).toBeLessThanOrEqual(0n);
     expect(BigInt((await balances(buyer)).escrowFen)).toBe(0n);
     // Its ask no longer matches.
     const miss = ok(await buyer.post('/bids', { acceleratorIds: [A100], regionIds: ['cn-beijing'], gpus: 1, hours: 1, limitFenPerGpuHour: PRICE, timeInForce: 'IOC' }), 201).body;

@@ -439,7 +439,7 @@ export class AgentHub {
    * Every half heartbeat interval: a node silent for the offline window is lost. One still selling
    * (online or draining) goes offline and its running leases end (`declareLost`). One already
    * offline gets no new sales, but leases it sold earlier still come due: any whose start passes
-   * while the node is silent ends too, at once and unbilled, instead of billing the buyer for
+   * while the node is silent ends too (what a tick billed since its start returns as SLA credit), instead of billing the buyer for
    * GPUs nobody hands over.
    */
   private watch(): void {
