@@ -108,8 +108,6 @@ export class AgentHub {
   readonly heartbeatIntervalMs: number;
   private readonly nodes = new Map<string, AgentNode>();
   private readonly leaseNode = new Map<string, string>();
-  /** Leases whose `node_lost` end is being submitted (`endUnserved`). */
-  private readonly ending = new Set<string>();
   private readonly logs: LeaseLogs;
   private unverifiedByMarket: Map<string, number> | null = null;
   private heartbeats = 0;
@@ -454,7 +452,8 @@ export class AgentHub {
 
   /** Ends the leases of silent node `n` that have started, as `node_lost` from when it went quiet (or from their start). */
   private async endUnserved(n: AgentNode, now: number): Promise<void> {
-    const due = [...n.leases].filter(([id, info]) => info.startMs <= now && !this.ending.has(id));
+    // `losing` keeps a second pass off this node until this one is done.
+    const due = [...n.leases.entries()].filter(([, info]) => info.startMs <= now);
     if (due.length === 0) return;
     n.losing = true;
     // Silent since then: fixed before the first await, so the leases ended below all stop there.
@@ -464,16 +463,9 @@ export class AgentHub {
       for (const [leaseId, info] of due) {
         // Back meanwhile (a hello came): what is left is served again.
         if (n.lastSeenMs !== silentSinceMs || n.status !== 'offline') break;
-        this.ending.add(leaseId);
-        try {
-          const ended = await this.loop.submit({ type: 'endLease', now: 0, leaseId, reason: 'node_lost', interruptedAtMs: Math.max(info.startMs, silentSinceMs) });
-          const row = ended.ok ? await this.store.getLease(leaseId) : undefined;
-          if (row) await this.rematch(row);
-          // Refused (already ended elsewhere): nothing of it is left to watch.
-          if (!ended.ok) n.leases.delete(leaseId);
-        } finally {
-          this.ending.delete(leaseId);
-        }
+        const row = await this.store.getLease(leaseId);
+        // Gone or refused (already ended elsewhere): nothing of it is left to watch.
+        if (!row || !(await this.endLost(row, Math.max(info.startMs, silentSinceMs)))) n.leases.delete(leaseId);
       }
     } catch (err) {
       this.o.log?.({ err: String(err), nodeId: n.nodeId }, 'ending the leases of a lost node failed');
@@ -500,14 +492,20 @@ export class AgentHub {
           this.remember(n, l);
           continue;
         }
-        const ended = await this.loop.submit({ type: 'endLease', now: 0, leaseId: l.id, reason: 'node_lost', interruptedAtMs: silentSinceMs });
-        if (ended.ok) await this.rematch(l);
+        await this.endLost(l, silentSinceMs);
       }
     } catch (err) {
       this.o.log?.({ err: String(err), nodeId: n.nodeId }, 'taking a lost node offline failed');
     } finally {
       n.losing = false;
     }
+  }
+
+  /** Ends lease `l` as `node_lost` (down since `interruptedAtMs`) and re-matches it if asked; whether it ended. */
+  private async endLost(l: LeaseRow, interruptedAtMs: number): Promise<boolean> {
+    const ended = await this.loop.submit({ type: 'endLease', now: 0, leaseId: l.id, reason: 'node_lost', interruptedAtMs });
+    if (ended.ok) await this.rematch(l);
+    return ended.ok;
   }
 
   /**
