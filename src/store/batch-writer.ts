@@ -139,6 +139,14 @@ export interface BatchWriter {
   write(batch: PreparedBatch): Promise<void>;
 }
 
+/** The upsert tail of `spec`'s insert (every non-key column from `excluded`), or '' for a plain insert. */
+export function onConflictSql(spec: TableSpec): string {
+  const keys = spec.conflictKeys;
+  if (keys === undefined) return '';
+  const updates = spec.columns.filter(([name]) => !keys.includes(name)).map(([name]) => `"${name}" = excluded."${name}"`);
+  return ` on conflict (${keys.map((k) => `"${k}"`).join(', ')}) do update set ${updates.join(', ')}`;
+}
+
 export function checkInt(what: string, v: number): number {
   if (!Number.isSafeInteger(v)) throw new RangeError(`store: ${what} must be a safe integer, got ${String(v)}`);
   return v;
@@ -160,22 +168,8 @@ function mapAll<S, R>(list: readonly S[] | undefined, map: (row: S) => R): reado
 
 /** Checks and maps everything before the transaction opens; a bad row throws here. */
 export function prepareBatch(batch: CommitBatch): PreparedBatch {
-  const count =
-    (batch.journal?.length ?? 0) +
-    (batch.users?.length ?? 0) +
-    (batch.sessions?.length ?? 0) +
-    (batch.apiKeys?.length ?? 0) +
-    (batch.idempotency?.length ?? 0) +
-    (batch.nodes?.length ?? 0) +
-    (batch.orders?.length ?? 0) +
-    (batch.trades?.length ?? 0) +
-    (batch.leases?.length ?? 0) +
-    (batch.transfers?.length ?? 0) +
-    (batch.settings?.length ?? 0) +
-    (batch.enrollmentTokens?.length ?? 0) +
-    (batch.nodeCredentials?.length ?? 0) +
-    (batch.nodeAttestations?.length ?? 0) +
-    (batch.leaseLogs?.length ?? 0);
+  let count = 0;
+  for (const table of ROW_TABLES) count += batch[table]?.length ?? 0;
   if (count > MAX_COMMIT_ROWS) throw new RangeError(`store: a commit takes at most ${MAX_COMMIT_ROWS} rows, got ${count}`);
 
   const journal = mapAll(batch.journal, rows.journalToDb);

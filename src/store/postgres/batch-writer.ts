@@ -8,7 +8,7 @@
  * the whole batch in one go.
  */
 import type pg from 'pg';
-import { type BatchWriter, type DbRow, type PreparedBatch, ROW_TABLES, type RowTable, TABLES, type TableSpec } from '../batch-writer.js';
+import { type BatchWriter, type DbRow, onConflictSql, type PreparedBatch, ROW_TABLES, type RowTable, TABLES, type TableSpec } from '../batch-writer.js';
 import { JournalSequenceError } from '../errors.js';
 import { num } from '../rows.js';
 
@@ -21,11 +21,7 @@ export const PG_ROWS_PER_STATEMENT = 5_000;
 function insertSql(spec: TableSpec, param: number): string {
   const names = spec.columns.map(([name]) => `"${name}"`).join(', ');
   const record = spec.columns.map(([name, type]) => `"${name}" ${type}`).join(', ');
-  const insert = `insert into "${spec.table}" (${names}) select ${names} from json_to_recordset($${param}::json) as r(${record})`;
-  const keys = spec.conflictKeys;
-  if (keys === undefined) return insert;
-  const updates = spec.columns.filter(([name]) => !keys.includes(name)).map(([name]) => `"${name}" = excluded."${name}"`);
-  return `${insert} on conflict (${keys.map((k) => `"${k}"`).join(', ')}) do update set ${updates.join(', ')}`;
+  return `insert into "${spec.table}" (${names}) select ${names} from json_to_recordset($${param}::json) as r(${record})${onConflictSql(spec)}`;
 }
 
 /**

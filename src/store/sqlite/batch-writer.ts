@@ -7,7 +7,7 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
-import { type BatchWriter, checkJournalRange, type PreparedBatch, ROW_TABLES, TABLES, type TableSpec } from '../batch-writer.js';
+import { type BatchWriter, checkJournalRange, onConflictSql, type PreparedBatch, ROW_TABLES, TABLES, type TableSpec } from '../batch-writer.js';
 import { num } from '../rows.js';
 import type { Database } from '../schema.js';
 
@@ -15,11 +15,7 @@ type Statement = BetterSqlite3.Statement;
 
 function upsertSql(spec: TableSpec): string {
   const names = spec.columns.map(([name]) => name);
-  const insert = `insert into "${spec.table}" (${names.map((n) => `"${n}"`).join(', ')}) values (${names.map(() => '?').join(', ')})`;
-  const keys = spec.conflictKeys;
-  if (keys === undefined) return insert;
-  const updates = names.filter((n) => !keys.includes(n)).map((n) => `"${n}" = excluded."${n}"`);
-  return `${insert} on conflict (${keys.map((k) => `"${k}"`).join(', ')}) do update set ${updates.join(', ')}`;
+  return `insert into "${spec.table}" (${names.map((n) => `"${n}"`).join(', ')}) values (${names.map(() => '?').join(', ')})${onConflictSql(spec)}`;
 }
 
 export class SqliteBatchWriter implements BatchWriter {
