@@ -122,7 +122,7 @@ export class EngineBooks {
       key, acceleratorId, regionId, deciTflops: deciTflopsOf(this.catalog.accelerators.get(acceleratorId)!),
       all: new LevelIndex<FAsk>(false), awake: new LevelIndex<FAsk>(true), book: this.bookOf(acceleratorId), lastTrade: null,
       regionBids: this.regionIndexOf(this.bookOf(acceleratorId), regionId),
-      touchedAt: 0, rank: 0, halted: this.haltedMarkets.has(key),
+      touchedAt: 0, rank: 0, changed: Object.freeze({ type: 'book_changed', market: key }), halted: this.haltedMarkets.has(key),
       capVersion: 0, capBuilt: -1, capCount: 0, capPrices: [], capCum: [],
     };
     byRegion.set(regionId, m);
@@ -171,7 +171,7 @@ export class EngineBooks {
    * arrays of resting bids and the cache starts over, see `marketOf`).
    */
   protected choiceOf(cmd: BidFields): Choice {
-    const list = compatibleAcceleratorList(cmd, this.catalog);
+    const list = cmd.compatible ?? compatibleAcceleratorList(cmd, this.catalog);
     const regionIds = cmd.regionIds;
     let node = this.choices.get(list);
     if (node !== undefined && regionIds !== undefined) {

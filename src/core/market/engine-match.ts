@@ -220,6 +220,11 @@ export class EngineMatcher extends EngineBooks {
       let live = 0;
       for (let j = 0; j < markets.length; j++) {
         const m = markets[j]!;
+        // A start-now walk takes nothing in a market whose current capacity profile has no GPU
+        // free for the next hour within the limit (as `reachBound`): no cursor there.
+        if (useAwake && m.capBuilt === m.capVersion && m.capCount >= 0) {
+          if (m.capCount === 0 || m.capPrices[0]! * DECI_TFLOPS_PER_P > scaledLimit(isCompute, limit, m.deciTflops)) continue;
+        }
         if (live === cursors.length) cursors.push(new Cursor());
         const c = cursors[live]!.reset(useAwake ? m.awake : m.all);
         if (c.current && withinLimit(isCompute, limit, c.current.price, m.deciTflops)) live++;
@@ -273,11 +278,11 @@ export class EngineMatcher extends EngineBooks {
       if (s > now) this.leaseStarts.push(s, n);
       insertBooking(node, s, e, bits, bits < 0 ? gpuIndices : null, n);
       market.lastTrade = price;
-      // A booking an hour or more ahead takes nothing from the market's capacity profile (it
-      // counts GPUs free for the next hour; when time brings the booking nearer, the profile
-      // only overstates, which keeps it a bound).
-      if (s >= now + MS_PER_HOUR) this.touchBook(market);
-      else this.touch(market);
+      // A trade only takes capacity, so the market's capacity profile stays a bound without a
+      // rebuild: a start-now lease takes GPUs that are free for the next hour, which the profile
+      // counts (see `profileTaken`); a later one leaves it overstating, which keeps it a bound.
+      if (s === now) this.profileTaken(market, ask, node, gpuIndices.length);
+      this.touchBook(market);
       if (ask !== lastAsk) {
         lastAsk = ask;
         if (!ask.asleep && freeNow(ask, this.lastNow) === 0) this.sleep(ask);
@@ -331,6 +336,43 @@ export class EngineMatcher extends EngineBooks {
     return total;
   }
 
+  /**
+   * A start-now lease took `gpus` GPUs of `node` on `ask`: take them out of the market's capacity
+   * profile too, if it is current. They were free for the next hour (a lease lasts an hour at
+   * least), so the profile counts them at the ask's price: every GPU free for the next hour now
+   * was counted when the profile was built, as whatever frees a GPU, wakes an ask, adds a node or
+   * moves a price invalidates it (`touch`). If the price is not in the profile (it cannot be, but
+   * a bound must not rest on that alone), the profile is dropped and rebuilt when next needed.
+   */
+  private profileTaken(m: FMarket, ask: FAsk, node: FNode, gpus: number): void {
+    const n = m.capCount;
+    if (m.capBuilt !== m.capVersion || n <= 0) return;
+    const prices = m.capPrices;
+    const price = ask.price;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (prices[mid]! < price) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === n || prices[lo] !== price) {
+      m.capVersion++;
+      return;
+    }
+    const cum = m.capCum;
+    if (ask.unit === 'gpu') {
+      for (let i = lo; i < n; i++) cum[i * PROFILE_STRIDE] = cum[i * PROFILE_STRIDE]! - gpus;
+    } else {
+      // A whole node: counted in its size class, and in every class above (cumulated).
+      const k = sizeClass(node.gpuCount);
+      for (let i = lo; i < n; i++) {
+        const at = i * PROFILE_STRIDE + 1;
+        for (let b = k; b < SIZE_CLASSES; b++) cum[at + b] = cum[at + b]! - gpus;
+      }
+    }
+  }
+
   /** A cursor for `buildProfile` (never re-entered). */
   private readonly profileCursor = new Cursor();
   /** Scratch of `buildProfile`: whole-node GPUs free so far per size class. */
@@ -345,10 +387,13 @@ export class EngineMatcher extends EngineBooks {
       m.capCount = -1;
       return;
     }
+    m.capCount = this.fillProfile(m, m.capPrices, m.capCum);
+  }
+
+  /** Write market `m`'s capacity profile as it is now into `prices` and `cum`; its number of prices. */
+  private fillProfile(m: FMarket, prices: number[], cum: number[]): number {
     let n = 0;
     if (!m.halted && m.awake.size > 0) {
-      const prices = m.capPrices;
-      const cum = m.capCum;
       const run = this.wholeRun;
       run.fill(0);
       const now = this.lastNow;
@@ -384,7 +429,31 @@ export class EngineMatcher extends EngineBooks {
       }
       c.release();
     }
-    m.capCount = n;
+    return n;
+  }
+
+  /**
+   * Check that every current capacity profile is still a bound: at each price of a profile built
+   * now, the kept one counts at least as many GPUs in every column (part of
+   * `validateInternalState`; slow).
+   */
+  protected validateProfiles(): void {
+    const prices: number[] = [];
+    const cum: number[] = [];
+    for (const m of this.marketMap.values()) {
+      if (m.capBuilt !== m.capVersion || m.capCount < 0) continue;
+      const n = this.fillProfile(m, prices, cum);
+      let i = -1;
+      for (let j = 0; j < n; j++) {
+        while (i + 1 < m.capCount && m.capPrices[i + 1]! <= prices[j]!) i++;
+        for (let c = 0; c < PROFILE_STRIDE; c++) {
+          const kept = i < 0 ? 0 : m.capCum[i * PROFILE_STRIDE + c]!;
+          if (kept < cum[j * PROFILE_STRIDE + c]!) {
+            throw new Error(`market ${m.key}: capacity profile counts ${kept} at ${prices[j]} (column ${c}), ${cum[j * PROFILE_STRIDE + c]} are free`);
+          }
+        }
+      }
+    }
   }
 
   /** Set by `gainFor`: whether `bid` could use some capacity on the asks (the reference's `couldUse`). */

@@ -6,7 +6,7 @@
 import type { BidIndex } from './engine-bidindex.js';
 import { compareNormalised } from './rules.js';
 import type { LevelIndex } from './structures.js';
-import type { AskUnit, NodeStatus, TimeInForce } from './types.js';
+import type { AskUnit, EngineEvent, NodeStatus, TimeInForce } from './types.js';
 
 /**
  * Resting bids by limit (keyed by minus the limit scaled to one accelerator, so ascending order
@@ -52,6 +52,12 @@ export interface FMarket {
   touchedAt: number;
   /** Place of `key` among all market keys sorted (default string order). */
   rank: number;
+  /**
+   * Its `book_changed` event: one frozen object per market, shared by every command that changes
+   * the book (most events of a busy engine are these; a new object each time was most of what
+   * it allocated).
+   */
+  readonly changed: EngineEvent;
   /**
    * Bumped by every change that can add or move free capacity of its asks (see `touch`; a bid
    * resting or leaving changes none). `capBuilt` is its value when the capacity profile below was

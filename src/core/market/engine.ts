@@ -71,11 +71,11 @@ export class Engine extends EngineMatcher implements MarketEngine {
     const touched = this.touched;
     const touchedCount = this.touchedCount;
     if (touchedCount === 1) {
-      this.events.push({ type: 'book_changed', market: touched[0]!.key });
+      this.events.push(touched[0]!.changed);
     } else if (touchedCount > 1) {
       // In key order: `rank` is a market's place among all keys sorted as strings.
       sortByRank(touched, touchedCount);
-      for (let i = 0; i < touchedCount; i++) this.events.push({ type: 'book_changed', market: touched[i]!.key });
+      for (let i = 0; i < touchedCount; i++) this.events.push(touched[i]!.changed);
     }
     const events = this.events;
     if (rejection) return { ok: false, code: rejection.code, message: rejection.message, events };
@@ -395,5 +395,6 @@ export class Engine extends EngineMatcher implements MarketEngine {
       lastNow: this.lastNow, marketMap: this.marketMap, marketGrid: this.marketGrid, nodes: this.nodes, orders: this.orders,
       restingBids: this.restingBids, leases: this.leases, bidBooks: this.bidBooks,
     });
+    this.validateProfiles();
   }
 }

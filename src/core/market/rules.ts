@@ -170,13 +170,15 @@ export interface BidFields {
   timeInForce: PlaceBid['timeInForce'];
   expiresAt: number | undefined;
   allowPartial: boolean | undefined;
+  /** The accelerators it accepts, once `validateBidFields` has worked them out (a compute class); else null. */
+  compatible: readonly string[] | null;
 }
 
 export function newBidFields(): BidFields {
   return {
     now: 0, orderId: '', buyerId: '', acceleratorIds: undefined, computeClass: undefined, regionIds: undefined,
     quantity: { kind: 'gpus', gpus: 0 }, gpusPerNode: undefined, hours: 0, startAt: undefined, limitFen: 0,
-    timeInForce: undefined, expiresAt: undefined, allowPartial: undefined,
+    timeInForce: undefined, expiresAt: undefined, allowPartial: undefined, compatible: null,
   };
 }
 
@@ -196,6 +198,7 @@ export function readBid(cmd: PlaceBid, into: BidFields): BidFields {
   into.timeInForce = cmd.timeInForce;
   into.expiresAt = cmd.expiresAt;
   into.allowPartial = cmd.allowPartial;
+  into.compatible = null;
   return into;
 }
 
@@ -245,7 +248,11 @@ export function validateBidFields(b: BidFields, catalog: CatalogIndex): Rejectio
     }
   }
   // Listed accelerators all exist (checked above), so only a compute class can leave none.
-  if (computeClass !== undefined && compatibleAcceleratorList(b, catalog).length === 0) return reject('NO_COMPATIBLE_MARKET', 'no accelerator satisfies the bid');
+  if (computeClass !== undefined) {
+    const list = compatibleAcceleratorList(b, catalog);
+    if (list.length === 0) return reject('NO_COMPATIBLE_MARKET', 'no accelerator satisfies the bid');
+    b.compatible = list;
+  }
   return null;
 }
 
