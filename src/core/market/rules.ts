@@ -284,8 +284,18 @@ export function compatibleAccelerators(bid: Pick<PlaceBid, 'acceleratorIds' | 'c
   return compatibleAcceleratorList(bid, catalog).slice();
 }
 
-const compatCaches = new WeakMap<CatalogIndex, Map<string, readonly string[]>>();
-const singleCaches = new WeakMap<CatalogIndex, Map<string, readonly string[]>>();
+/**
+ * Remembered accelerator lists per catalog (weakly), and the last catalog's map at hand: an
+ * engine asks with one catalog every time, and a WeakMap lookup per bid cost more than the rest.
+ */
+interface CompatCache {
+  readonly byCatalog: WeakMap<CatalogIndex, Map<string, readonly string[]>>;
+  lastCatalog: CatalogIndex | null;
+  last: Map<string, readonly string[]> | null;
+}
+const newCompatCache = (): CompatCache => ({ byCatalog: new WeakMap(), lastCatalog: null, last: null });
+const compatCaches = newCompatCache();
+const singleCaches = newCompatCache();
 
 /**
  * The cache key of a bid's accelerator choice, or null when it is not plain data (finite numbers,
@@ -325,16 +335,18 @@ export function compatibleAcceleratorList(bid: Pick<PlaceBid, 'acceleratorIds' |
 
 /** `computeCompatible` through the catalog's cache in `caches` under `key` (at most 10,000 kept). */
 function remembered(
-  caches: WeakMap<CatalogIndex, Map<string, readonly string[]>>,
+  caches: CompatCache,
   key: string,
   bid: Pick<PlaceBid, 'acceleratorIds' | 'computeClass'>,
   catalog: CatalogIndex,
 ): readonly string[] {
-  let cache = caches.get(catalog);
-  if (cache === undefined) {
+  let cache = caches.lastCatalog === catalog ? caches.last : caches.byCatalog.get(catalog);
+  if (cache === undefined || cache === null) {
     cache = new Map();
-    caches.set(catalog, cache);
+    caches.byCatalog.set(catalog, cache);
   }
+  caches.lastCatalog = catalog;
+  caches.last = cache;
   let list = cache.get(key);
   if (list === undefined) {
     list = computeCompatible(bid, catalog);
