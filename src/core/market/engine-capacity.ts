@@ -120,10 +120,14 @@ export function countFree(node: FNode, s: number, e: number): number {
   return free;
 }
 
-/** Busy GPUs in [s, e) as bits (nodes of up to BIT_GPUS GPUs: no allocation on the hot path). */
+/**
+ * Busy GPUs in [s, e) as bits (nodes of up to BIT_GPUS GPUs: no allocation on the hot path). The
+ * scan stops once every GPU is busy: a walk for a later window passes many fully booked nodes.
+ */
 export function busyBits(node: FNode, s: number, e: number): number {
   const list = node.bookings;
   if (list === null) return 0;
+  const all = (1 << node.gpuCount) - 1;
   let busy = 0;
   for (let k = 0; k < list.length; k += BOOKING_ROW) {
     if (list[k]! >= e) break;
@@ -131,6 +135,7 @@ export function busyBits(node: FNode, s: number, e: number): number {
     const bits = list[k + 2]!;
     if (bits >= 0) busy |= bits;
     else for (const i of node.bookingGpus![k / BOOKING_ROW]!) busy |= 1 << i;
+    if ((busy & all) === all) break;
   }
   return busy;
 }
