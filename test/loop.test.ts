@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAccelerators, listRegions } from '../src/core/catalog/index.js';
 import { accountIds } from '../src/core/ledger/chart.js';
 import { ExchangeCore } from '../src/exchange/core.js';
-import { CommandLoop } from '../src/exchange/loop.js';
+import { CommandLoop, resultJson } from '../src/exchange/loop.js';
 import { Projection } from '../src/exchange/projection.js';
 import { openPostgresStore, openSqliteStore, type Store } from '../src/store/index.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
@@ -49,6 +49,23 @@ const balance = (loop: CommandLoop, id: string): bigint => {
   const a = loop.core.ledger.getAccount(id)!;
   return a.creditsPostedFen - a.debitsPostedFen;
 };
+
+describe('resultJson', () => {
+  it('writes exactly what JSON.stringify of { ok, code, events } writes', () => {
+    const core = new ExchangeCore(catalog);
+    const results = [
+      core.apply({ type: 'openAccount', now: T0, userId: 'rj' }),
+      core.apply({ type: 'openAccount', now: T0, userId: 'rj' }), // rejected: ACCOUNT_EXISTS
+      core.apply({ type: 'deposit', now: T0, userId: 'rj', amountFen: '12', transferId: 'rj-d' }),
+      core.apply({ type: 'deposit', now: T0, userId: 'nobody', amountFen: '12', transferId: 'rj-x' }),
+      core.apply({ type: 'tick', now: T0 + 1 }),
+      { ok: true as const, events: [{ type: 'lease_ready' as const, leaseId: 'l"\\\u0000', buyerId: '算力', access: { a: [1, null, '\ud800'] } }], transfers: [] },
+    ];
+    for (const r of results) {
+      expect(resultJson(r)).toBe(JSON.stringify(r.ok ? { ok: true, events: r.events } : { ok: false, code: r.code, events: r.events }));
+    }
+  });
+});
 
 describe.each(adapters)('command loop on $name', (adapter) => {
   it('commits, survives a restart by replay, and answers only after the commit', async () => {

@@ -354,6 +354,22 @@ describe.each(adapters)('store contract: $name', ({ name, setup }) => {
     expect(await store.getSetting('up.k')).toBe('three');
   });
 
+  it('upserts runs of rows onto stored ones exactly, whatever the run length', async () => {
+    // SQLite writes runs of rows with multi-row statements and the rest one by one: lengths
+    // around its run size (32), each run overwriting rows that are already stored.
+    for (const n of [1, 31, 32, 33, 64, 70]) {
+      const ids = Array.from({ length: n }, (_, i) => `run${n}-${i}`);
+      await store.commit({ orders: ids.map((id) => order(id)), leases: ids.map((id) => lease(id)) });
+      const orders = ids.map((id, i) => order(id, { status: 'filled', remaining: 0, priceFen: i + 1, markets: [], specJson: `{"i":${i}}`, updatedAtMs: T0 + i }));
+      const leases = ids.map((id, i) => lease(id, { state: 'ended', endedAtMs: T0 + i, endReason: 'completed', gpuIndices: [i % 8], updatedAtMs: T0 + i }));
+      await store.commit({ orders, leases });
+      for (const i of new Set([0, 30, 31, 32, n - 1].filter((x) => x < n))) {
+        expect(await store.getOrder(ids[i]!)).toEqual(orders[i]);
+        expect(await store.getLease(ids[i]!)).toEqual(leases[i]);
+      }
+    }
+  });
+
   it('commits all or nothing: a repeated journal seq, a duplicate key or a unique violation writes nothing', async () => {
     const seq = await commitWithJournal({ trades: [trade('at-t1')], users: [user('at-u1')] });
     const untouched = async (): Promise<void> => {

@@ -178,6 +178,8 @@ interface LeaseState {
   readonly market: string;
 }
 
+const NO_GRANTS: readonly VoucherGrant[] = [];
+
 const MAX_FEN_INPUT = 10n ** 15n; // 10 trillion CNY: bounds any single deposit or grant
 
 class Rejected {
@@ -445,7 +447,7 @@ export class ExchangeCore {
         buyerId: state.buyerId,
         amountFen,
         scope: { acceleratorIds: state.acceleratorIds, regionIds: state.regionIds, maxPriceFenPerGpuHour: maxPrice },
-        vouchers: (this.vouchers.get(state.buyerId) ?? []).filter((g) => g.expiresAtMs > now),
+        vouchers: this.liveVouchers(state.buyerId, now),
       },
       now,
     );
@@ -454,6 +456,12 @@ export class ExchangeCore {
       throw new Rejected('INVALID_AMOUNT', `hold refused: ${r.code}${r.transferResult ? ` (${r.transferResult})` : ''}`);
     }
     return r.value;
+  }
+
+  /** The user's grants not yet expired at `now` (no copy made when the user has none). */
+  private liveVouchers(userId: string, now: number): readonly VoucherGrant[] {
+    const list = this.vouchers.get(userId);
+    return list === undefined || list.length === 0 ? NO_GRANTS : list.filter((g) => g.expiresAtMs > now);
   }
 
   private amend(cmd: AmendOrder): void {

@@ -8,23 +8,28 @@ import type { Account, AccountInput, LedgerApi, PendingStatus, Transfer, Transfe
 export type { LedgerApi, Transfer };
 
 export class LedgerRecorder implements LedgerApi {
-  private written: string[] = [];
+  private readonly written: string[] = [];
 
   constructor(readonly inner: LedgerApi) {}
 
   begin(): void {
-    this.written = [];
+    this.written.length = 0;
   }
 
   /** Transfers committed since `begin`, in commit order. */
   end(): Transfer[] {
     const out: Transfer[] = [];
-    for (const id of this.written) {
-      const t = this.inner.getTransfer(id);
-      if (t) out.push(t);
+    const written = this.written;
+    let sorted = true;
+    for (let i = 0; i < written.length; i++) {
+      const t = this.inner.getTransfer(written[i]!);
+      if (t === undefined) continue;
+      if (out.length > 0 && out[out.length - 1]!.seq > t.seq) sorted = false;
+      out.push(t);
     }
-    out.sort((a, b) => a.seq - b.seq);
-    this.written = [];
+    // Written in seq order as a rule: sort only if not.
+    if (!sorted) out.sort((a, b) => a.seq - b.seq);
+    written.length = 0;
     return out;
   }
 
@@ -34,9 +39,7 @@ export class LedgerRecorder implements LedgerApi {
 
   createTransfers(batch: readonly TransferInput[], nowMs: number): readonly CreateTransferResult[] {
     const results = this.inner.createTransfers(batch, nowMs);
-    results.forEach((r, i) => {
-      if (r === 'ok') this.written.push(batch[i]!.id);
-    });
+    for (let i = 0; i < results.length; i++) if (results[i] === 'ok') this.written.push(batch[i]!.id);
     return results;
   }
 

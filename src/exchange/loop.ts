@@ -49,7 +49,13 @@ export class QueueFullError extends Error {
 
 /** Serialises a result for the journal: events and outcome (transfers live in their own table). */
 export function resultJson(r: CoreResult): string {
-  return JSON.stringify(r.ok ? { ok: true, events: r.events } : { ok: false, code: r.code, events: r.events });
+  // The same text as JSON.stringify({ ok, [code,] events }), without building that wrapper per
+  // command (anything unexpected takes that longer way).
+  if (!Array.isArray(r.events) || (!r.ok && typeof r.code !== 'string')) {
+    return JSON.stringify(r.ok ? { ok: true, events: r.events } : { ok: false, code: r.code, events: r.events });
+  }
+  if (r.ok) return `{"ok":true,"events":${JSON.stringify(r.events)}}`;
+  return `{"ok":false,"code":${JSON.stringify(r.code)},"events":${JSON.stringify(r.events)}}`;
 }
 
 export class CommandLoop {
@@ -198,10 +204,11 @@ export class CommandLoop {
   private applyAll(batch: readonly Pending[], applied: AppliedBatch): void {
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
-      let result: CoreResult = { ok: true, events: [], transfers: [] };
+      let result: CoreResult;
       let command: CoreCommand | null = null;
       let seq = 0;
-      if (p.command) {
+      if (!p.command) result = { ok: true, events: [], transfers: [] };
+      else {
         const now = this.now();
         this.lastNow = now;
         command = { ...p.command, now } as CoreCommand;

@@ -4,6 +4,7 @@
  * (upserts), and is rebuilt at start by replaying the journal through it, like the core.
  */
 import { type CatalogIndex, compatibleAccelerators, deciTflopsOf, indexCatalog } from '../core/market/rules.js';
+import { FirstSeen } from '../core/first-seen.js';
 import type { EngineAccelerator, PlaceAsk, PlaceBid, RegisterNode } from '../core/market/types.js';
 import type { LeaseRow, NodeRow, OrderRow, TradeRow, TransferRow } from '../store/port.js';
 import type { CoreCommand, CoreResult } from './core.js';
@@ -40,17 +41,32 @@ function bidWorkloadJson(cmd: PlaceBid): string | null {
 }
 
 /** Patches a known row (stamping `updatedAtMs`) and marks it to be written. */
-function patch1<R extends { readonly updatedAtMs: number }>(rows: Map<string, R>, touched: Set<string>, id: string, patch: Partial<R>, now: number): void {
+function patch1<R extends { readonly updatedAtMs: number }>(rows: Map<string, R>, touched: FirstSeen<string>, id: string, patch: Partial<R>, now: number): void {
   const row = rows.get(id);
   if (!row) return;
   rows.set(id, { ...row, ...patch, updatedAtMs: now });
   touched.add(id);
 }
 
+/**
+ * An order row with new status, remaining and price, spelled out: `{ ...row, ...patch }` (a spread
+ * of two objects) is several times slower, and every trade updates its bid's row twice.
+ */
+function orderWith(o: OrderRow, status: OrderRow['status'], remaining: number, priceFen: number, now: number): OrderRow {
+  return {
+    id: o.id, userId: o.userId, side: o.side, markets: o.markets, specJson: o.specJson, status, remaining, priceFen, createdAtMs: o.createdAtMs,
+    updatedAtMs: now,
+  };
+}
+
+const ANY_REGION: readonly string[] = ['*'];
+
 export class Projection {
   private readonly orders = new Map<string, OrderRow>();
   /** Workloads of active bids that carry one. */
   private readonly workloads = new Map<string, string>();
+  /** Active bids for an amount of compute (their remaining is in deci-TFLOPS, not GPUs). */
+  private readonly computeBids = new Set<string>();
   private readonly leases = new Map<string, LeaseRow>();
   private readonly nodes = new Map<string, NodeRow>();
   private readonly catalog: CatalogIndex;
@@ -60,9 +76,9 @@ export class Projection {
   }
 
   // Reused by every `project` call (it runs once per command on the hot path).
-  private readonly touchedOrders = new Set<string>();
-  private readonly touchedLeases = new Set<string>();
-  private readonly touchedNodes = new Set<string>();
+  private readonly touchedOrders = new FirstSeen<string>();
+  private readonly touchedLeases = new FirstSeen<string>();
+  private readonly touchedNodes = new FirstSeen<string>();
 
   /**
    * Rows to write for one applied command (`seq` = its journal sequence number). `commandJson`,
@@ -76,11 +92,10 @@ export class Projection {
     touchedOrders.clear();
     touchedLeases.clear();
     touchedNodes.clear();
-    const setOrder = (id: string, patch: Partial<OrderRow>): void => patch1(this.orders, touchedOrders, id, patch, now);
-    const setLease = (id: string, patch: Partial<LeaseRow>): void => patch1(this.leases, touchedLeases, id, patch, now);
-    const setNode = (id: string, patch: Partial<NodeRow>): void => patch1(this.nodes, touchedNodes, id, patch, now);
     let lastTrade: TradeRow | null = null;
-    for (const e of result.events) {
+    const events = result.events;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
       switch (e.type) {
         case 'node_registered': {
           if (cmd.type !== 'registerNode') break;
@@ -92,10 +107,10 @@ export class Projection {
           break;
         }
         case 'node_updated':
-          setNode(e.nodeId, { gpuCount: e.gpuCount });
+          patch1(this.nodes, touchedNodes, e.nodeId, { gpuCount: e.gpuCount }, now);
           break;
         case 'node_status_changed':
-          setNode(e.nodeId, { status: e.status });
+          patch1(this.nodes, touchedNodes, e.nodeId, { status: e.status }, now);
           break;
         case 'order_accepted': {
           const placed = cmd.type === 'placeAsk' || cmd.type === 'placeBid' ? cmd : null;
@@ -105,19 +120,19 @@ export class Projection {
           break;
         }
         case 'order_rested':
-          setOrder(e.orderId, { remaining: e.remaining });
+          this.setOrder(e.orderId, undefined, e.remaining, undefined, now);
           break;
         case 'order_amended':
-          setOrder(e.orderId, { priceFen: e.priceFen, ...(e.remaining === null ? {} : { remaining: e.remaining }) });
+          this.setOrder(e.orderId, undefined, e.remaining === null ? undefined : e.remaining, e.priceFen, now);
           break;
         case 'order_filled':
-          setOrder(e.orderId, { status: 'filled', remaining: 0 });
+          this.setOrder(e.orderId, 'filled', 0, undefined, now);
           break;
         case 'order_cancelled':
-          setOrder(e.orderId, { status: 'cancelled' });
+          this.setOrder(e.orderId, 'cancelled', undefined, undefined, now);
           break;
         case 'order_expired':
-          setOrder(e.orderId, { status: 'expired' });
+          this.setOrder(e.orderId, 'expired', undefined, undefined, now);
           break;
         case 'trade': {
           lastTrade = {
@@ -127,9 +142,9 @@ export class Projection {
           out.trades.push(lastTrade);
           const bid = this.orders.get(e.bidId);
           if (bid) {
-            const acc = bid.specJson.includes('"kind":"compute"') ? this.catalog.accelerators.get(e.market.split('@')[0]!) : undefined;
+            const acc = this.computeBids.has(e.bidId) ? this.catalog.accelerators.get(e.market.split('@')[0]!) : undefined;
             const unit = acc ? deciTflopsOf(acc) : 1;
-            setOrder(e.bidId, { remaining: Math.max(0, bid.remaining - e.gpus * unit) });
+            this.setOrder(e.bidId, undefined, Math.max(0, bid.remaining - e.gpus * unit), undefined, now);
           }
           break;
         }
@@ -146,22 +161,22 @@ export class Projection {
           break;
         }
         case 'lease_ended':
-          setLease(e.leaseId, { state: 'ended', endedAtMs: e.atMs, endReason: e.reason });
+          patch1(this.leases, touchedLeases, e.leaseId, { state: 'ended', endedAtMs: e.atMs, endReason: e.reason }, now);
           break;
         case 'lease_billed':
           if (e.state === 'ended') {
             const l = this.leases.get(e.leaseId);
-            setLease(e.leaseId, { state: 'ended', endedAtMs: l?.endedAtMs ?? e.billedUntilMs, endReason: l?.endReason ?? e.endReason });
+            patch1(this.leases, touchedLeases, e.leaseId, { state: 'ended', endedAtMs: l?.endedAtMs ?? e.billedUntilMs, endReason: l?.endReason ?? e.endReason }, now);
           }
           break;
         case 'lease_unfunded':
-          setLease(e.leaseId, { state: 'failed', endedAtMs: now, endReason: `unfunded: ${e.code}` });
+          patch1(this.leases, touchedLeases, e.leaseId, { state: 'failed', endedAtMs: now, endReason: `unfunded: ${e.code}` }, now);
           break;
         case 'lease_ready':
-          setLease(e.leaseId, { state: 'active', accessJson: JSON.stringify(e.access ?? null) });
+          patch1(this.leases, touchedLeases, e.leaseId, { state: 'active', accessJson: JSON.stringify(e.access ?? null) }, now);
           break;
         case 'lease_failed':
-          setLease(e.leaseId, { state: 'failed', endReason: 'provision_failed' });
+          patch1(this.leases, touchedLeases, e.leaseId, { state: 'failed', endReason: 'provision_failed' }, now);
           break;
         default:
           break;
@@ -169,28 +184,37 @@ export class Projection {
     }
     // Future leases become active when a tick passes their start.
     if (cmd.type === 'tick') {
-      for (const [id, l] of this.leases) if (l.state === 'pending' && l.startMs <= now) setLease(id, { state: this.startedState(l.nodeId, l.workloadJson ?? null) });
+      for (const [id, l] of this.leases) if (l.state === 'pending' && l.startMs <= now) patch1(this.leases, touchedLeases, id, { state: this.startedState(l.nodeId, l.workloadJson ?? null) }, now);
     }
-    for (const id of touchedOrders) {
+    for (const id of touchedOrders.items) {
       const o = this.orders.get(id)!;
       out.orders.push(o);
       if (o.status !== 'active') {
         this.orders.delete(id);
         this.workloads.delete(id);
+        this.computeBids.delete(id);
       }
     }
-    for (const id of touchedLeases) {
+    for (const id of touchedLeases.items) {
       const l = this.leases.get(id)!;
       out.leases.push(l);
       if (l.state === 'ended' || l.state === 'failed' || l.state === 'cancelled') this.leases.delete(id);
     }
-    for (const id of touchedNodes) out.nodes.push(this.nodes.get(id)!);
+    for (const id of touchedNodes.items) out.nodes.push(this.nodes.get(id)!);
     for (const t of result.transfers) {
       out.transfers.push({
         id: t.id, debitAccountId: t.debitAccountId, creditAccountId: t.creditAccountId, amountFen: t.amountFen, code: t.code, flags: t.flags,
         pendingId: t.pendingId === '' ? null : t.pendingId, userData: t.userData, atMs: t.timestampMs, seq: t.seq,
       });
     }
+  }
+
+  /** Patches a known order (undefined: field unchanged), stamping `updatedAtMs`, and marks it to be written. */
+  private setOrder(id: string, status: OrderRow['status'] | undefined, remaining: number | undefined, priceFen: number | undefined, now: number): void {
+    const o = this.orders.get(id);
+    if (!o) return;
+    this.orders.set(id, orderWith(o, status ?? o.status, remaining ?? o.remaining, priceFen ?? o.priceFen, now));
+    this.touchedOrders.add(id);
   }
 
   /**
@@ -212,9 +236,12 @@ export class Projection {
     }
     const workloadJson = bidWorkloadJson(cmd);
     if (workloadJson !== null) this.workloads.set(cmd.orderId, workloadJson);
+    if (cmd.quantity.kind === 'compute') this.computeBids.add(cmd.orderId);
     // A bid's markets: each accepted accelerator in each named region, or `acc@*` for any region.
-    const regions = cmd.regionIds ?? ['*'];
-    const markets = compatibleAccelerators(cmd, this.catalog).flatMap((a) => regions.map((r) => `${a}@${r}`));
+    const regions = cmd.regionIds ?? ANY_REGION;
+    const accs = compatibleAccelerators(cmd, this.catalog);
+    const markets: string[] = [];
+    for (const a of accs) for (const r of regions) markets.push(`${a}@${r}`);
     return {
       id: cmd.orderId, userId: cmd.buyerId, side: 'bid', markets, specJson, status: 'active',
       remaining: cmd.quantity.kind === 'compute' ? cmd.quantity.deciTflops : cmd.quantity.gpus, priceFen: cmd.limitFen, createdAtMs: now, updatedAtMs: now,

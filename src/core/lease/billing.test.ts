@@ -20,6 +20,31 @@ describe('billing arithmetic', () => {
     expect(formatFen(chargeFen(2270, 3, 2 * HOUR_MS))).toBe('136.20');
   });
 
+  it('charges exactly what BigInt arithmetic gives, on both sides of 2^53 (its fast path is in doubles)', () => {
+    const exact = (p: number, g: number, ms: number): bigint => (BigInt(p) * BigInt(g) * BigInt(ms)) / 3_600_000n;
+    const edges: [number, number, number][] = [
+      [0, 0, 0],
+      [1, 1, 3_599_999],
+      [1, 1, 3_600_000],
+      [MAX_PRICE_FEN_PER_GPU_HOUR, 100_000, 900_719], // product just below 2^53
+      [MAX_PRICE_FEN_PER_GPU_HOUR, 100_000, 900_720], // just above
+      [Number.MAX_SAFE_INTEGER, 1, 1],
+      [Number.MAX_SAFE_INTEGER, 1, 3_600_001],
+      [3, 1, Math.floor(Number.MAX_SAFE_INTEGER / 3)],
+      [94_906_267, 94_906_267, 1], // (2^53 − 1)'s neighbourhood through the first product
+    ];
+    for (const [p, g, ms] of edges) expect(chargeFen(p, Math.min(g, 100_000), ms)).toBe(exact(p, Math.min(g, 100_000), ms));
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer({ min: 0, max: MAX_PRICE_FEN_PER_GPU_HOUR }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
+        fc.integer({ min: 0, max: 100_000 }),
+        fc.oneof(fc.integer({ min: 0, max: 10 * HOUR_MS }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
+        (p, g, ms) => chargeFen(p, g, ms) === exact(p, g, ms),
+      ),
+      { numRuns: 5_000 },
+    );
+  });
+
   it('charges 37 min 13 s at the per-second amount, rounded down once, and splits the fee exactly', () => {
     const elapsedMs = (37 * 60 + 13) * 1000;
     // 2270 × 3 × 2233 s / 3600 s = 4224.09… fen

@@ -51,6 +51,15 @@ export function chargeFen(priceFenPerGpuHour: number, gpuCount: number, elapsedM
     throw new RangeError('chargeFen: price and GPU count must be non-negative safe integers');
   }
   if (!isCount(elapsedMs, Number.MAX_SAFE_INTEGER)) throw new RangeError('chargeFen: elapsedMs must be a safe integer ≥ 0');
+  // Exact in doubles while the product stays a safe integer (a rounded product beyond 2^53 − 1
+  // is never below it, so this test cannot pass by rounding): `p − p mod h` is then a multiple
+  // of h, exact, and so is its quotient. Otherwise BigInt. (BigInt costs an allocation per step,
+  // and every hold, trade and settlement prices something here.)
+  const pg = priceFenPerGpuHour * gpuCount;
+  if (pg <= Number.MAX_SAFE_INTEGER) {
+    const p = pg * elapsedMs;
+    if (p <= Number.MAX_SAFE_INTEGER) return BigInt((p - (p % MS_PER_HOUR)) / MS_PER_HOUR);
+  }
   return (BigInt(priceFenPerGpuHour) * BigInt(gpuCount) * BigInt(elapsedMs)) / HOUR;
 }
 

@@ -104,7 +104,8 @@ export function holdForBid(ledger: LedgerApi, args: HoldForBidArgs, nowMs: numbe
   // The ledger starts a pending's timeout at its own clock (never behind `nowMs`), so the
   // hold's lapse time is read back from the ledger, not computed from the caller's clock.
   const hold = (sources: HoldSource[]): BidHold => {
-    const startedMs = sources.length > 0 ? ledger.getTransfer(sources[0]!.pendingTransferId)!.timestampMs : nowMs;
+    // Read only when it matters (a hold that lapses): a lookup per bid otherwise.
+    const startedMs = timeoutMs > 0 && sources.length > 0 ? ledger.getTransfer(sources[0]!.pendingTransferId)!.timestampMs : nowMs;
     return {
       bidId: args.bidId,
       buyerId: args.buyerId,
@@ -119,9 +120,12 @@ export function holdForBid(ledger: LedgerApi, args: HoldForBidArgs, nowMs: numbe
 
   const sources: HoldSource[] = [];
   let left = args.amountFen;
-  const eligible = args.vouchers
-    .filter((v) => v.userId === args.buyerId && voucherValid(v, nowMs) && voucherCoversBid(v.scope, args.scope))
-    .sort((a, b) => a.expiresAtMs - b.expiresAtMs || (a.grantId < b.grantId ? -1 : 1));
+  const eligible =
+    args.vouchers.length === 0
+      ? args.vouchers
+      : args.vouchers
+          .filter((v) => v.userId === args.buyerId && voucherValid(v, nowMs) && voucherCoversBid(v.scope, args.scope))
+          .sort((a, b) => a.expiresAtMs - b.expiresAtMs || (a.grantId < b.grantId ? -1 : 1));
   for (const v of eligible) {
     const account = ledger.getAccount(v.accountId);
     const take = account === undefined ? 0n : availableFen(account) < left ? availableFen(account) : left;
@@ -133,7 +137,8 @@ export function holdForBid(ledger: LedgerApi, args: HoldForBidArgs, nowMs: numbe
   if (left > 0n) {
     sources.push({ funding: 'cash', pendingTransferId: idOf(sources.length), debitAccountId: accountIds.cash(args.buyerId), amountFen: left });
   }
-  const transfers = sources.map((s) => pendingHold(s.pendingTransferId, args.buyerId, s, timeoutMs, args.bidId));
+  const transfers = new Array<TransferInput>(sources.length);
+  for (let i = 0; i < sources.length; i++) transfers[i] = pendingHold(sources[i]!.pendingTransferId, args.buyerId, sources[i]!, timeoutMs, args.bidId);
   const committed = commit(ledger, transfers, nowMs);
   return committed.ok ? succeed(hold(sources), committed) : committed;
 }
@@ -209,7 +214,9 @@ export function fillBid(ledger: LedgerApi, hold: BidHold, args: FillArgs, nowMs:
   let cashFen = 0n;
   let costLeft = args.costFen;
   const released: bigint[] = [];
-  hold.sources.forEach((src, k) => {
+  const held = hold.sources;
+  for (let k = 0; k < held.length; k++) {
+    const src = held[k]!;
     const take = !usable(src, nowMs) ? 0n : src.amountFen < costLeft ? src.amountFen : costLeft;
     costLeft -= take;
     released.push(usable(src, nowMs) ? src.amountFen - take : 0n);
@@ -224,7 +231,7 @@ export function fillBid(ledger: LedgerApi, hold: BidHold, args: FillArgs, nowMs:
     if (!usable(src, nowMs) && src.voucher !== undefined) {
       transfers.push(sweepTransfer(`${prefix}sweep:${k}`, src.voucher, src.amountFen));
     }
-  });
+  }
   if (costLeft > 0n) {
     const escrow = accountIds.escrow(hold.buyerId);
     const topUp = { debitAccountId: cash, creditAccountId: escrow, amountFen: costLeft, code: 'hold' as const };
@@ -235,13 +242,14 @@ export function fillBid(ledger: LedgerApi, hold: BidHold, args: FillArgs, nowMs:
   const timeoutMs = hold.expiresAtMs === undefined ? 0 : Math.max(1, hold.expiresAtMs - clockMs);
   const sources: HoldSource[] = [];
   let remainingLeft = args.remainingFen;
-  hold.sources.forEach((src, k) => {
-    if (src.voucher === undefined) return;
+  for (let k = 0; k < held.length; k++) {
+    const src = held[k]!;
+    if (src.voucher === undefined) continue;
     const again = released[k]! < remainingLeft ? released[k]! : remainingLeft;
-    if (again === 0n) return;
+    if (again === 0n) continue;
     remainingLeft -= again;
     sources.push({ ...src, pendingTransferId: `${prefix}hold:${k}`, amountFen: again });
-  });
+  }
   if (remainingLeft > 0n) {
     sources.push({ funding: 'cash', pendingTransferId: `${prefix}hold:cash`, debitAccountId: cash, amountFen: remainingLeft });
   }

@@ -48,15 +48,25 @@ export type Committed = { readonly ok: true; readonly transferIds: readonly stri
 
 /** Writes the transfers as one linked chain. Empty plans succeed without touching the ledger. */
 export function commit(ledger: LedgerApi, transfers: readonly TransferInput[], nowMs: number): Committed | Rejection {
-  const ids = transfers.map((t) => t.id);
-  if (transfers.length === 0) return { ok: true, transferIds: ids, replayed: false };
-  const linked = transfers.map((t, i) => (i < transfers.length - 1 ? withLinkedFlag(t) : t));
-  const results = ledger.createTransfers(linked, nowMs);
-  const failedAt = results.findIndex((r) => r !== 'ok' && r !== 'exists' && r !== 'linked_event_failed');
-  if (failedAt >= 0) {
-    return { ok: false, code: 'ledger_rejected', transferId: ids[failedAt]!, transferResult: results[failedAt]! };
+  const n = transfers.length;
+  const ids = new Array<string>(n);
+  if (n === 0) return { ok: true, transferIds: ids, replayed: false };
+  const linked = new Array<TransferInput>(n);
+  for (let i = 0; i < n; i++) {
+    const t = transfers[i]!;
+    ids[i] = t.id;
+    linked[i] = i < n - 1 ? withLinkedFlag(t) : t;
   }
-  return { ok: true, transferIds: ids, replayed: results.every((r) => r === 'exists') };
+  const results = ledger.createTransfers(linked, nowMs);
+  let replayed = true;
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i]!;
+    if (r !== 'ok' && r !== 'exists' && r !== 'linked_event_failed') {
+      return { ok: false, code: 'ledger_rejected', transferId: ids[i]!, transferResult: r };
+    }
+    if (r !== 'exists') replayed = false;
+  }
+  return { ok: true, transferIds: ids, replayed };
 }
 
 /**

@@ -3,6 +3,7 @@
  * fast ledger runs after every batch, in production too.
  */
 import { AccountFlags, isUserKind, type AccountKind } from './codes.js';
+import { FirstSeen } from '../first-seen.js';
 import type { Account, Transfer } from './types.js';
 
 /** An account's mutable state inside the fast ledger. */
@@ -42,12 +43,14 @@ const { debitsMustNotExceedCredits: DMNEC, creditsMustNotExceedDebits: CMNED } =
  * batch's own movements sum to zero (posted and pending apart), the whole ledger still does.
  */
 export class BatchCheck {
-  /** Totals of each touched account as they were before the batch: [dp, cp, dpend, cpend]. */
-  private readonly before = new Map<AccountState, readonly [bigint, bigint, bigint, bigint]>();
+  /** Accounts touched in this batch, in the order first touched. */
+  private readonly touched = new FirstSeen<AccountState>();
+  /** Their totals as they were before the batch, four per account: dp, cp, dpend, cpend. */
+  private readonly before: bigint[] = [];
 
   /** Call before changing an account's totals. */
   touch(s: AccountState): void {
-    if (!this.before.has(s)) this.before.set(s, [s.dp, s.cp, s.dpend, s.cpend]);
+    if (this.touched.add(s)) this.before.push(s.dp, s.cp, s.dpend, s.cpend);
   }
 
   /**
@@ -57,11 +60,19 @@ export class BatchCheck {
    * negative.
    */
   end(): void {
+    const touched = this.touched.items;
+    const before = this.before;
     let posted = 0n;
     let pending = 0n;
-    for (const [s, [dp0, cp0, dpend0, cpend0]] of this.before) {
-      posted += s.cp - s.dp - (cp0 - dp0);
-      pending += s.cpend - s.dpend - (cpend0 - dpend0);
+    for (let i = 0; i < touched.length; i++) {
+      const s = touched[i]!;
+      const dp0 = before[4 * i]!;
+      const cp0 = before[4 * i + 1]!;
+      const dpend0 = before[4 * i + 2]!;
+      const cpend0 = before[4 * i + 3]!;
+      // Unmoved totals add nothing: skip their (allocating) BigInt arithmetic.
+      if (s.cp !== cp0 || s.dp !== dp0) posted += s.cp - s.dp - (cp0 - dp0);
+      if (s.cpend !== cpend0 || s.dpend !== dpend0) pending += s.cpend - s.dpend - (cpend0 - dpend0);
       const broken =
         s.dp < 0n ||
         s.cp < 0n ||
@@ -71,11 +82,16 @@ export class BatchCheck {
         ((s.flags & CMNED) !== 0 && s.cp + s.cpend > s.dp) ||
         (isUserKind(s.kind) && s.cp < s.dp);
       if (broken) {
-        this.before.clear();
+        this.reset();
         throw new Error(`ledger invariant broken on account ${s.id}`);
       }
     }
-    this.before.clear();
+    this.reset();
     if (posted !== 0n || pending !== 0n) throw new Error('ledger invariant broken: batch does not sum to zero');
+  }
+
+  private reset(): void {
+    this.touched.clear();
+    this.before.length = 0;
   }
 }

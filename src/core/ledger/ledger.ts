@@ -55,6 +55,7 @@ export interface LedgerOptions {
 }
 
 const KIND_SET: ReadonlySet<string> = new Set(ACCOUNT_KINDS);
+const NO_TRANSFERS: readonly TransferInput[] = [];
 const { pending: PENDING, postPending: POST, voidPending: VOID } = TransferFlags;
 const { balancingDebit: BAL_DEBIT, balancingCredit: BAL_CREDIT } = TransferFlags;
 const { debitsMustNotExceedCredits: DMNEC, creditsMustNotExceedDebits: CMNED } = AccountFlags;
@@ -104,20 +105,27 @@ export class Ledger implements LedgerApi {
       this.endBatch();
       return batch.map(() => 'batch_too_large');
     }
-    const results = runChains(
-      batch,
-      TRANSFER_FLAGS_ALL,
-      (k) => this.createTransfer(batch[k]!),
-      () => {
-        for (let u = this.undo.pop(); u !== undefined; u = this.undo.pop()) this.revert(u);
-      },
-      () => {
-        this.undo.length = 0;
-      },
-    );
+    this.batch = batch;
+    let results: CreateTransferResult[];
+    try {
+      results = runChains(batch, TRANSFER_FLAGS_ALL, this.applyTransferAt, this.rollbackTransfers, this.keepTransfers);
+    } finally {
+      this.batch = NO_TRANSFERS;
+    }
     this.endBatch();
     return results;
   }
+
+  // runChains' callbacks for createTransfers, made once rather than per call (it runs for every
+  // hold, fill and settlement); `batch` is the batch being run.
+  private batch: readonly TransferInput[] = NO_TRANSFERS;
+  private readonly applyTransferAt = (k: number): CreateTransferResult => this.createTransfer(this.batch[k]!);
+  private readonly rollbackTransfers = (): void => {
+    for (let u = this.undo.pop(); u !== undefined; u = this.undo.pop()) this.revert(u);
+  };
+  private readonly keepTransfers = (): void => {
+    this.undo.length = 0;
+  };
 
   expirePending(nowMs: number): readonly string[] {
     this.tick(nowMs);

@@ -1,21 +1,64 @@
 /**
- * SQLite's commit: better-sqlite3 directly, one statement per table prepared once and run per
- * row (for SQLite a cached single-row statement is as fast per row as a multi-row one, and
- * nothing is parsed per batch), the whole batch in one BEGIN IMMEDIATE transaction. It runs
- * while holding Kysely's connection (its single-connection mutex), so no Kysely transaction
- * can be open on the same connection meanwhile.
+ * SQLite's commit: better-sqlite3 directly, statements per table prepared once (a multi-row
+ * insert for runs of rows, a single-row one for the rest; nothing is parsed per batch), the
+ * whole batch in one BEGIN IMMEDIATE transaction. It runs while holding Kysely's connection
+ * (its single-connection mutex), so no Kysely transaction can be open on the same connection
+ * meanwhile.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
-import { type BatchWriter, checkJournalRange, onConflictSql, type PreparedBatch, ROW_TABLES, TABLES, type TableSpec } from '../batch-writer.js';
+import { type BatchWriter, checkJournalRange, type DbRow, onConflictSql, type PreparedBatch, ROW_TABLES, type RowTable, TABLES, type TableSpec } from '../batch-writer.js';
 import { num } from '../rows.js';
 import type { Database } from '../schema.js';
 
 type Statement = BetterSqlite3.Statement;
 
-function upsertSql(spec: TableSpec): string {
+/**
+ * Rows per multi-row insert. One statement run per row costs more in the call and in starting
+ * the statement than SQLite spends inserting the row; 16 to 64 rows a statement cut the batched
+ * commit's row writes by about a fifth (measured on the ingest bench's batches), and the bound
+ * parameters (rows × columns, at most 32 × 17) stay far below SQLite's limit.
+ */
+export const SQLITE_ROWS_PER_STATEMENT = 32;
+
+/** Each table's column names, in `TABLES` order: the positional order of its statements' values. */
+const COLUMN_NAMES = {} as Record<RowTable, readonly string[]>;
+for (const table of ROW_TABLES) COLUMN_NAMES[table] = TABLES[table].columns.map(([name]) => name);
+
+/**
+ * Writes `rows` with `many` (the insert with SQLITE_ROWS_PER_STATEMENT value tuples; null when
+ * there are fewer rows) that many at a time, the rest with `one` (a single-row insert). Values
+ * go positionally, from one reused array per call.
+ */
+function writeTableRows(names: readonly string[], one: Statement, many: Statement | null, rows: readonly DbRow[]): void {
+  const width = names.length;
+  const n = SQLITE_ROWS_PER_STATEMENT;
+  let i = 0;
+  if (many !== null) {
+    const values = new Array<unknown>(n * width);
+    for (; i + n <= rows.length; i += n) {
+      let k = 0;
+      for (let j = i; j < i + n; j++) {
+        const r = rows[j]!;
+        for (let c = 0; c < width; c++) values[k++] = r[names[c]!];
+      }
+      many.run(values);
+    }
+  }
+  if (i === rows.length) return;
+  const values = new Array<unknown>(width);
+  for (; i < rows.length; i++) {
+    const r = rows[i]!;
+    for (let c = 0; c < width; c++) values[c] = r[names[c]!];
+    one.run(values);
+  }
+}
+
+/** The insert (an upsert for tables with conflict keys) of `rows` value tuples. */
+function upsertSql(spec: TableSpec, rows: number): string {
   const names = spec.columns.map(([name]) => name);
-  return `insert into "${spec.table}" (${names.map((n) => `"${n}"`).join(', ')}) values (${names.map(() => '?').join(', ')})${onConflictSql(spec)}`;
+  const tuple = `(${names.map(() => '?').join(', ')})`;
+  return `insert into "${spec.table}" (${names.map((n) => `"${n}"`).join(', ')}) values ${Array.from({ length: rows }, () => tuple).join(', ')}${onConflictSql(spec)}`;
 }
 
 export class SqliteBatchWriter implements BatchWriter {
@@ -49,15 +92,9 @@ export class SqliteBatchWriter implements BatchWriter {
       const list = batch.rows[table];
       if (list.length === 0) continue;
       const spec: TableSpec = TABLES[table];
-      const stmt = this.statement(table, () => upsertSql(spec));
-      // Positional values from one reused array: binding by name costs more than the insert.
-      const names = spec.columns.map(([name]) => name);
-      const values = new Array<unknown>(names.length);
-      for (let i = 0; i < list.length; i++) {
-        const row = list[i]!;
-        for (let c = 0; c < names.length; c++) values[c] = row[names[c]!];
-        stmt.run(...values);
-      }
+      const one = this.statement(table, () => upsertSql(spec, 1));
+      const many = list.length < SQLITE_ROWS_PER_STATEMENT ? null : this.statement(`${table}*`, () => upsertSql(spec, SQLITE_ROWS_PER_STATEMENT));
+      writeTableRows(COLUMN_NAMES[table], one, many, list);
     }
     const d = batch.deletes;
     if (d !== undefined) {
