@@ -82,8 +82,9 @@ export class EngineBooks {
   }
 
   /**
-   * `touch` for a change that leaves the asks' capacity profile valid: of bids only, or a booking
-   * that starts an hour or more from now (the profile counts GPUs free for the next hour).
+   * `touch` for a change that leaves the asks' capacity profile a bound: of bids only, or a trade
+   * (it only takes capacity; a start-now one is subtracted from the profile, see
+   * `EngineMatcher.profileTaken`). Anything that frees, adds or reprices capacity must `touch`.
    */
   protected touchBook(m: FMarket): void {
     if (m.touchedAt === this.touchEpoch) return;
