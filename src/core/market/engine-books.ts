@@ -19,6 +19,15 @@ interface RestTarget {
   readonly deciTflops: number;
 }
 
+/** A node of the accelerator-list cache (see `EngineBooks.idLists`). */
+interface IdTrie {
+  list: readonly string[] | undefined;
+  next: Map<string, IdTrie> | null;
+}
+
+/** Most nodes the accelerator-list trie may grow to (then lists are looked up the slow way). */
+const MAX_ID_TRIE_NODES = 10_000;
+
 /** A node of the choice cache (see `EngineBooks.choices`). */
 interface RegionTrie {
   choice: Choice | undefined;
@@ -172,7 +181,7 @@ export class EngineBooks {
    * arrays of resting bids and the cache starts over, see `marketOf`).
    */
   protected choiceOf(cmd: BidFields): Choice {
-    const list = cmd.compatible ?? compatibleAcceleratorList(cmd, this.catalog);
+    const list = cmd.compatible ?? (cmd.computeClass === undefined && cmd.acceleratorIds !== undefined ? this.listOfIds(cmd) : compatibleAcceleratorList(cmd, this.catalog));
     const regionIds = cmd.regionIds;
     let node = this.choices.get(list);
     if (node !== undefined && regionIds !== undefined) {
@@ -207,6 +216,31 @@ export class EngineBooks {
       this.choiceCount++;
     }
     return choice;
+  }
+
+  /**
+   * Accelerator lists of bids that name their accelerators, along a trie of the ids in order:
+   * each step hashes an id (cached in the string), where the general cache first builds a JSON
+   * key per bid. The answer depends on the catalog alone, so the trie is never cleared.
+   */
+  private readonly idLists: IdTrie = { list: undefined, next: null };
+  private idTrieNodes = 0;
+
+  /** `compatibleAcceleratorList` of a bid with valid `acceleratorIds` and no compute class. */
+  private listOfIds(cmd: BidFields): readonly string[] {
+    const ids = cmd.acceleratorIds!;
+    let at = this.idLists;
+    for (let i = 0; i < ids.length; i++) {
+      let child = at.next?.get(ids[i]!);
+      if (child === undefined) {
+        if (this.idTrieNodes >= MAX_ID_TRIE_NODES) return compatibleAcceleratorList(cmd, this.catalog);
+        child = { list: undefined, next: null };
+        (at.next ??= new Map()).set(ids[i]!, child);
+        this.idTrieNodes++;
+      }
+      at = child;
+    }
+    return (at.list ??= compatibleAcceleratorList(cmd, this.catalog));
   }
 
   private bookOf(acceleratorId: string): FBidBook {
