@@ -7,17 +7,11 @@
  */
 import { BidIndex } from './engine-bidindex.js';
 import { removeBooking } from './engine-capacity.js';
-import { bidAccepts, type Choice, deadlineOf, type FAsk, type FBid, type FBidBook, type FBidIndex, type FMarket, type FNode, type FOrder } from './engine-model.js';
+import { bidAccepts, type Choice, deadlineOf, type RestTarget, type FAsk, type FBid, type FBidBook, type FBidIndex, type FMarket, type FNode, type FOrder } from './engine-model.js';
 import { type BidFields, type CatalogIndex, compatibleAcceleratorList, deciTflopsOf, indexCatalog, scaledLimit } from './rules.js';
 import { MinHeap } from '../heap.js';
 import { DenseIdMap, LevelIndex, ShardedMap, TimeHeap } from './structures.js';
 import { type EngineCatalog, type EngineEvent, marketKey } from './types.js';
-
-/** One bid index a bid rests in, and the deciTflops of its accelerator (see `targetsOf`). */
-interface RestTarget {
-  readonly index: FBidIndex;
-  readonly deciTflops: number;
-}
 
 /** A node of the accelerator-list cache (see `EngineBooks.idLists`). */
 interface IdTrie {
@@ -43,7 +37,6 @@ export class EngineBooks {
   /** Live nodes and orders by id (sharded: no long pause when one grows). */
   protected readonly nodes = new ShardedMap<FNode>();
   protected readonly orders = new ShardedMap<FOrder>();
-  protected readonly restingBids = new Set<FBid>();
   /** Live leases (not yet ended) by number (lease `l7` is number 7): the node that holds the booking. */
   protected readonly leases = new DenseIdMap<FNode>();
   /** (end, lease number) of every lease as created; an entry whose lease is gone ended early. */
@@ -144,8 +137,9 @@ export class EngineBooks {
     else this.marketsByAccelerator.set(acceleratorId, [m]);
     // Resting bids that accept the new market gain it (once per shared array); new bids choose afresh.
     const extended = new Set<FMarket[]>();
-    for (const bid of this.restingBids) {
-      if (extended.has(bid.markets) || !bidAccepts(bid, m)) continue;
+    // The resting bids are the bids among the active orders (a bid that does not rest is done).
+    for (const bid of this.orders.values()) {
+      if (bid.side !== 'bid' || extended.has(bid.markets) || !bidAccepts(bid, m)) continue;
       bid.markets.push(m);
       extended.add(bid.markets);
     }
@@ -194,7 +188,7 @@ export class EngineBooks {
       if (this.acceleratorSets.size < 10_000) this.acceleratorSets.set(list, accelerators);
     }
     const regions = regionIds ? new Set(regionIds) : null;
-    const choice: Choice = { accelerators, regions, markets: this.compatibleMarkets(accelerators, regions) };
+    const choice: Choice = { accelerators, regions, markets: this.compatibleMarkets(accelerators, regions), targets: null };
     if ((regionIds === undefined || regionIds.length <= 64) && this.choiceCount < 10_000) {
       let at = this.choices.get(list);
       if (at === undefined) {
@@ -271,27 +265,23 @@ export class EngineBooks {
 
   /**
    * The bid indexes a bid rests in (each accelerator's, or per region) with the deciTflops that
-   * scales its key there: the same for every bid of one choice, so kept per markets array (which
-   * bids of one choice share; weakly, so a bid's own array takes its entry with it).
+   * scales its key there: the same for every bid of one choice, so kept on the choice.
    */
-  private readonly restTargets = new WeakMap<FMarket[], RestTarget[]>();
-
   private targetsOf(bid: FBid): RestTarget[] {
-    let targets = this.restTargets.get(bid.markets);
-    if (targets !== undefined) return targets;
-    targets = [];
+    const choice = bid.choice;
+    if (choice.targets !== null) return choice.targets;
+    const targets: RestTarget[] = [];
     const regions = bid.regions;
     for (const acc of bid.accelerators) {
       const book = this.bookOf(acc);
       if (regions === null) targets.push({ index: book, deciTflops: book.deciTflops });
       else for (const r of regions) targets.push({ index: this.regionIndexOf(book, r), deciTflops: book.deciTflops });
     }
-    this.restTargets.set(bid.markets, targets);
+    choice.targets = targets;
     return targets;
   }
 
   protected rest(bid: FBid): void {
-    this.restingBids.add(bid);
     const stamp = ++this.stampSeq;
     bid.stampA = stamp;
     const future = bid.startAt !== undefined;
@@ -335,7 +325,6 @@ export class EngineBooks {
     this.orders.delete(o.id);
     if (o.side === 'bid') {
       this.unindexBid(o);
-      this.restingBids.delete(o);
       return;
     }
     this.unindexAsk(o);

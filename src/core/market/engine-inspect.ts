@@ -36,7 +36,6 @@ export interface EngineInternals {
   readonly marketGrid: ReadonlyMap<string, ReadonlyMap<string, FMarket>>;
   readonly nodes: ShardedMap<FNode>;
   readonly orders: ShardedMap<FOrder>;
-  readonly restingBids: ReadonlySet<FBid>;
   readonly leases: DenseIdMap<FNode>;
   readonly bidBooks: ReadonlyMap<string, FBidBook>;
 }
@@ -122,6 +121,9 @@ export function validateEngineState(st: EngineInternals): void {
     }
   }
   let entries = 0;
+  // The bids among the active orders are the resting ones (a bid that does not rest is done).
+  const restingBids = new Set<FBid>();
+  for (const o of st.orders.values()) if (o.side === 'bid') restingBids.add(o);
   for (const [acc, book] of st.bidBooks) {
     const indexes: [string | null, FBidIndex][] = [[null, book], ...book.byRegion];
     for (const [region, index] of indexes) {
@@ -134,7 +136,7 @@ export function validateEngineState(st: EngineInternals): void {
       entries += bids.length;
       check(bids.length === index.bids.size, `${name} bid index size`);
       check(new Set(bids).size === bids.length, `${name} bid listed twice`);
-      check(bids.every((b) => b.active && b.resting && st.restingBids.has(b) && b.accelerators.has(acc)), `${name} stray bid indexed`);
+      check(bids.every((b) => b.active && b.resting && restingBids.has(b) && st.orders.get(b.id) === b && b.accelerators.has(acc)), `${name} stray bid indexed`);
       check(bids.every((b) => (region === null ? b.regions === null : b.regions?.has(region) === true)), `${name} bid of other regions`);
       const future = [...index.future.entries()];
       check(future.length === index.future.size, `${name} future index size`);
@@ -143,15 +145,15 @@ export function validateEngineState(st: EngineInternals): void {
     }
   }
   let expectedEntries = 0;
-  for (const b of st.restingBids) expectedEntries += b.accelerators.size * (b.regions === null ? 1 : b.regions.size);
+  for (const b of restingBids) expectedEntries += b.accelerators.size * (b.regions === null ? 1 : b.regions.size);
   check(entries === expectedEntries, 'every resting bid is in the index of each accelerator (and region) it accepts');
   for (const m of st.marketMap.values()) check(m.regionBids === m.book.byRegion.get(m.regionId), `${m.key} region index`);
   for (const o of st.orders.values()) {
     check(o.active, `${o.id} finished but remembered`);
     if (o.side === 'ask') check(o.stampA !== 0, `${o.id} missing from index`);
-    else check(o.resting || !st.restingBids.has(o), `${o.id} resting but unindexed`);
+    else check(o.resting, `${o.id} an active bid that does not rest`);
   }
-  for (const b of st.restingBids) {
+  for (const b of restingBids) {
     check(b.active && b.resting && b.stampA !== 0 && b.restLimit === b.limit, `${b.id} entries`);
     for (const m of st.marketMap.values()) check(b.markets.includes(m) === bidAccepts(b, m), `${b.id} markets`);
   }

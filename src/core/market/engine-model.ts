@@ -139,6 +139,8 @@ export interface FBid {
   reach: number;
   /** Compatible existing markets. */
   readonly markets: FMarket[];
+  /** What it accepts (its `accelerators`, `regions` and `markets` are this choice's). */
+  readonly choice: Choice;
   /** While resting: in the bid book of each accelerator it accepts (per region if it names regions), keyed by this limit. */
   resting: boolean;
   restLimit: number;
@@ -148,11 +150,19 @@ export interface FBid {
 }
 export type FOrder = FAsk | FBid;
 
+/** One bid index a bid rests in, and the deciTflops of its accelerator (see `EngineBooks.targetsOf`). */
+export interface RestTarget {
+  readonly index: FBidIndex;
+  readonly deciTflops: number;
+}
+
 /** What a bid accepts (shared by bids with the same accelerators and regions; see `choiceOf`). */
 export interface Choice {
   readonly accelerators: ReadonlySet<string>;
   readonly regions: ReadonlySet<string> | null;
   readonly markets: FMarket[];
+  /** The bid indexes its bids rest in, made on first use (see `EngineBooks.targetsOf`). */
+  targets: RestTarget[] | null;
 }
 
 export function bidAccepts(bid: FBid, m: FMarket): boolean {

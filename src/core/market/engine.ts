@@ -268,7 +268,7 @@ export class Engine extends EngineMatcher implements MarketEngine {
       remaining: q.kind === 'compute' ? q.deciTflops : q.gpus,
       gpusPerNode: cmd.gpusPerNode, hours: cmd.hours, startAt: cmd.startAt, limit: cmd.limitFen,
       tif: cmd.timeInForce ?? 'GTC', expiresAt: cmd.expiresAt, allowPartial: cmd.allowPartial ?? false,
-      seq: ++this.seq, active: true, reach: 0, markets, resting: false, restLimit: 0, stampA: 0, stampB: 0,
+      seq: ++this.seq, active: true, reach: 0, markets, choice, resting: false, restLimit: 0, stampA: 0, stampB: 0,
     };
     this.events.push({ type: 'order_accepted', orderId: bid.id, side: 'bid' });
     this.matchBid(bid);
@@ -393,7 +393,7 @@ export class Engine extends EngineMatcher implements MarketEngine {
   validateInternalState(): void {
     validateEngineState({
       lastNow: this.lastNow, marketMap: this.marketMap, marketGrid: this.marketGrid, nodes: this.nodes, orders: this.orders,
-      restingBids: this.restingBids, leases: this.leases, bidBooks: this.bidBooks,
+      leases: this.leases, bidBooks: this.bidBooks,
     });
     this.validateProfiles();
   }
