@@ -92,4 +92,37 @@ describe('BidIndex', () => {
     expect(index.problem()).toBeNull();
     expect([...index.entries()]).toEqual(order.filter((e) => !gone.has(e.bid)).map((e) => e.bid));
   });
+
+  it('reports keys times a scale, and starts a scaled walk at the first entry at or after any position', () => {
+    const rng = new Rng(7);
+    const index = new BidIndex(false);
+    const entries: Entry[] = [];
+    for (let i = 0; i < 400; i++) {
+      const bid = fakeBid(`c${i}`);
+      bid.stampA = i + 1;
+      // Minus a limit per P-hour, with many repeats (equal keys, told apart by seq).
+      const e = { bid, key: -rng.int(100, 160), seq: i + 1, stamp: i + 1 };
+      index.insert(bid, e.key, e.seq, e.stamp);
+      entries.push(e);
+    }
+    const scale = 3_120;
+    const order = sorted(entries);
+    const cursor = new BidCursor();
+    // From positions on entries, between them, and beyond both ends (keys in scaled units).
+    const froms: [number, number][] = [[-Infinity, 0], [-170 * scale, 0], [-90 * scale, 0]];
+    for (let k = 0; k < 60; k++) {
+      const e = order[rng.int(0, order.length - 1)]!;
+      froms.push([e.key * scale, e.seq], [e.key * scale, e.seq + 1], [e.key * scale + rng.int(1, scale - 1), 0], [e.key * scale - rng.int(1, scale - 1), 0]);
+    }
+    for (const [fromKey, fromSeq] of froms) {
+      const want = order.filter((e) => e.key * scale > fromKey || (e.key * scale === fromKey && e.seq >= fromSeq));
+      const got: [number, number][] = [];
+      cursor.start(index, fromKey, fromSeq, scale);
+      while (cursor.peek()) {
+        got.push([cursor.key, cursor.seq]);
+        cursor.step();
+      }
+      expect(got).toEqual(want.map((e) => [e.key * scale, e.seq]));
+    }
+  });
 });

@@ -226,15 +226,32 @@ export class BidCursor {
   /** The position to find again: the first entry at or after (atKey, atSeq). */
   private atKey = 0;
   private atSeq = 0;
-  /** The current live entry (valid after `peek` returned true). */
+  /** The current live entry (valid after `peek` returned true): its key times `scale`, its seq, its bid. */
   key = 0;
   seq = 0;
   item: FBid | null = null;
+  /** Keys are reported times this (a compute book read for one market, see FMarket.computeBook). */
+  private scale = 1;
+  /** The current entry's key as stored. */
+  private storedKey = 0;
 
-  start(index: BidIndex, fromKey: number, fromSeq: number): this {
+  /**
+   * Walk `index` from the first entry at or after (fromKey, fromSeq), keys as reported (stored
+   * keys times `scale`, a positive integer; keys are integers).
+   */
+  start(index: BidIndex, fromKey: number, fromSeq: number, scale = 1): this {
     this.index = index;
-    this.atKey = fromKey;
-    this.atSeq = fromSeq;
+    this.scale = scale;
+    if (scale === 1 || fromKey === -Infinity) {
+      this.atKey = fromKey;
+      this.atSeq = fromSeq;
+    } else {
+      // The first stored key k with k × scale ≥ fromKey: the quotient when it divides (then by
+      // seq too), else the next integer up, any seq. (Integer quotients of safe integers are exact.)
+      const q = fromKey / scale;
+      this.atKey = Number.isInteger(q) ? q : Math.ceil(q);
+      this.atSeq = Number.isInteger(q) ? fromSeq : -Infinity;
+    }
     this.version = -1;
     return this;
   }
@@ -259,7 +276,8 @@ export class BidCursor {
         const item = e[at + 3] as FBid;
         if (e[at + 2] === (slotB ? item.stampB : item.stampA)) {
           this.at = at;
-          this.key = e[at] as number;
+          this.storedKey = e[at] as number;
+          this.key = this.storedKey * this.scale;
           this.seq = e[at + 1] as number;
           this.item = item;
           return true;
@@ -275,7 +293,7 @@ export class BidCursor {
   /** Pass the current entry (after `peek` returned true). */
   step(): void {
     this.at += ENTRY;
-    this.atKey = this.key;
+    this.atKey = this.storedKey;
     this.atSeq = this.seq + 1;
   }
 

@@ -69,6 +69,8 @@ export class EngineBooks {
   private readonly choices = new Map<readonly string[], RegionTrie>();
   private choiceCount = 0;
   protected readonly bidBooks = new Map<string, FBidBook>();
+  /** Resting compute-amount bids (see FMarket.computeBook); `deciTflops` 1: keys are minus the limit per P-hour. */
+  protected readonly computeBook: FBidBook = { deciTflops: 1, bids: new BidIndex(false), future: new BidIndex(true), byRegion: new Map() };
   /** Keys of halted markets, kept by key so that a market made later starts halted too. */
   protected readonly haltedMarkets = new Set<string>();
 
@@ -125,6 +127,7 @@ export class EngineBooks {
       key, acceleratorId, regionId, deciTflops: deciTflopsOf(this.catalog.accelerators.get(acceleratorId)!),
       all: new LevelIndex<FAsk>(false), awake: new LevelIndex<FAsk>(true), book: this.bookOf(acceleratorId), lastTrade: null,
       regionBids: this.regionIndexOf(this.bookOf(acceleratorId), regionId),
+      computeBook: this.computeBook, computeRegionBids: this.regionIndexOf(this.computeBook, regionId),
       touchedAt: 0, rank: 0, changed: Object.freeze({ type: 'book_changed', market: key }), halted: this.haltedMarkets.has(key),
       capVersion: 0, capBuilt: -1, capCount: 0, capPrices: [], capCum: [],
     };
@@ -188,7 +191,7 @@ export class EngineBooks {
       if (this.acceleratorSets.size < 10_000) this.acceleratorSets.set(list, accelerators);
     }
     const regions = regionIds ? new Set(regionIds) : null;
-    const choice: Choice = { accelerators, regions, markets: this.compatibleMarkets(accelerators, regions), targets: null };
+    const choice: Choice = { accelerators, regions, markets: this.compatibleMarkets(accelerators, regions), targets: null, computeTargets: null };
     if ((regionIds === undefined || regionIds.length <= 64) && this.choiceCount < 10_000) {
       let at = this.choices.get(list);
       if (at === undefined) {
@@ -264,14 +267,24 @@ export class EngineBooks {
   // ---- indexes ---------------------------------------------------------------------------
 
   /**
-   * The bid indexes a bid rests in (each accelerator's, or per region) with the deciTflops that
-   * scales its key there: the same for every bid of one choice, so kept on the choice.
+   * The bid indexes a bid rests in with the deciTflops that scales its key there: each
+   * accelerator's book (or its index for each region the bid names) for a GPU-count bid; the
+   * compute book (or its regions' indexes) for a compute-amount bid, unscaled. The same for every
+   * bid of one choice, so kept on the choice.
    */
   private targetsOf(bid: FBid): RestTarget[] {
     const choice = bid.choice;
-    if (choice.targets !== null) return choice.targets;
+    const known = bid.isCompute ? choice.computeTargets : choice.targets;
+    if (known !== null) return known;
     const targets: RestTarget[] = [];
     const regions = bid.regions;
+    if (bid.isCompute) {
+      const book = this.computeBook;
+      if (regions === null) targets.push({ index: book, deciTflops: 1 });
+      else for (const r of regions) targets.push({ index: this.regionIndexOf(book, r), deciTflops: 1 });
+      choice.computeTargets = targets;
+      return targets;
+    }
     for (const acc of bid.accelerators) {
       const book = this.bookOf(acc);
       if (regions === null) targets.push({ index: book, deciTflops: book.deciTflops });

@@ -20,8 +20,10 @@ export function depthOf(m: FMarket | undefined, market: string, now: number): De
     else asks.push({ priceFenPerGpuHour: ask.price, gpus: free });
   }
   const bids = new Map<number, number>();
-  // The market's bids: its accelerator's open ones and its region's (summed: order is no matter).
-  for (const b of [...m.book.bids.entries(), ...m.regionBids.bids.entries()]) {
+  // The market's bids: its accelerator's open ones and its region's, and the compute bids
+  // (open, or naming its region) that accept its accelerator (summed: order is no matter).
+  const compute = [...m.computeBook.bids.entries(), ...m.computeRegionBids.bids.entries()].filter((b) => b.accelerators.has(m.acceleratorId));
+  for (const b of [...m.book.bids.entries(), ...m.regionBids.bids.entries(), ...compute]) {
     const p = limitPerGpuHour(b.isCompute, b.limit, m.deciTflops);
     bids.set(p, (bids.get(p) ?? 0) + gpusWanted(b.isCompute, b.remaining, m.deciTflops, b.gpusPerNode));
   }
@@ -38,6 +40,7 @@ export interface EngineInternals {
   readonly orders: ShardedMap<FOrder>;
   readonly leases: DenseIdMap<FNode>;
   readonly bidBooks: ReadonlyMap<string, FBidBook>;
+  readonly computeBook: FBidBook;
 }
 
 /**
@@ -124,10 +127,11 @@ export function validateEngineState(st: EngineInternals): void {
   // The bids among the active orders are the resting ones (a bid that does not rest is done).
   const restingBids = new Set<FBid>();
   for (const o of st.orders.values()) if (o.side === 'bid') restingBids.add(o);
-  for (const [acc, book] of st.bidBooks) {
+  // Each accelerator's book holds GPU-count bids; the compute book (acc null) compute-amount bids.
+  for (const [acc, book] of [...st.bidBooks, [null, st.computeBook] as const]) {
     const indexes: [string | null, FBidIndex][] = [[null, book], ...book.byRegion];
     for (const [region, index] of indexes) {
-      const name = region === null ? acc : `${acc} in ${region}`;
+      const name = `${acc ?? 'compute'}${region === null ? '' : ` in ${region}`}`;
       for (const [what, ix] of [['bid', index.bids], ['future', index.future]] as const) {
         const problem = ix.problem();
         check(problem === null, `${name} ${what} index: ${problem}`);
@@ -136,7 +140,7 @@ export function validateEngineState(st: EngineInternals): void {
       entries += bids.length;
       check(bids.length === index.bids.size, `${name} bid index size`);
       check(new Set(bids).size === bids.length, `${name} bid listed twice`);
-      check(bids.every((b) => b.active && b.resting && restingBids.has(b) && st.orders.get(b.id) === b && b.accelerators.has(acc)), `${name} stray bid indexed`);
+      check(bids.every((b) => b.active && b.resting && restingBids.has(b) && st.orders.get(b.id) === b && (acc === null ? b.isCompute : !b.isCompute && b.accelerators.has(acc))), `${name} stray bid indexed`);
       check(bids.every((b) => (region === null ? b.regions === null : b.regions?.has(region) === true)), `${name} bid of other regions`);
       const future = [...index.future.entries()];
       check(future.length === index.future.size, `${name} future index size`);
@@ -145,9 +149,12 @@ export function validateEngineState(st: EngineInternals): void {
     }
   }
   let expectedEntries = 0;
-  for (const b of restingBids) expectedEntries += b.accelerators.size * (b.regions === null ? 1 : b.regions.size);
-  check(entries === expectedEntries, 'every resting bid is in the index of each accelerator (and region) it accepts');
-  for (const m of st.marketMap.values()) check(m.regionBids === m.book.byRegion.get(m.regionId), `${m.key} region index`);
+  for (const b of restingBids) expectedEntries += (b.isCompute ? 1 : b.accelerators.size) * (b.regions === null ? 1 : b.regions.size);
+  check(entries === expectedEntries, 'every resting bid is in the index of each accelerator (and region) it accepts, or the compute book');
+  for (const m of st.marketMap.values()) {
+    check(m.regionBids === m.book.byRegion.get(m.regionId), `${m.key} region index`);
+    check(m.computeBook === st.computeBook && m.computeRegionBids === st.computeBook.byRegion.get(m.regionId), `${m.key} compute index`);
+  }
   for (const o of st.orders.values()) {
     check(o.active, `${o.id} finished but remembered`);
     if (o.side === 'ask') check(o.stampA !== 0, `${o.id} missing from index`);

@@ -43,9 +43,8 @@ export class EngineMatcher extends EngineBooks {
   private sleepyCount = 0;
   /** Cursors of `matchBid`'s walk over several markets, reused (see there). */
   private readonly cursors: Cursor[] = [];
-  /** The cursors of `retryIn` over a market's open and regional bids. */
-  private readonly bidCursorA = new BidCursor();
-  private readonly bidCursorB = new BidCursor();
+  /** The cursors of `retryIn` over a market's open and regional bids, GPU-count and compute. */
+  private readonly retryCursors: BidCursor[] = [new BidCursor(), new BidCursor(), new BidCursor(), new BidCursor()];
   /** A one-ask list for `retry` (never re-entered). */
   private readonly oneAsk: FAsk[] = [];
 
@@ -521,7 +520,10 @@ export class EngineMatcher extends EngineBooks {
     for (const a of asks) if (a.active && a.price < minPrice) minPrice = a.price;
     const open = m.book;
     const local = m.regionBids;
-    if (minPrice === Infinity || (open.bids.size === 0 && local.bids.size === 0) || m.halted) return;
+    const cOpen = m.computeBook;
+    const cLocal = m.computeRegionBids;
+    if (minPrice === Infinity || m.halted) return;
+    if (open.bids.size === 0 && local.bids.size === 0 && cOpen.bids.size === 0 && cLocal.bids.size === 0) return;
     const threshold = minPrice * DECI_TFLOPS_PER_P;
     // Walk every resting bid, best first, while start-now bids can still use the capacity; once
     // none can (see `nowUsable`), only future-start bids can: continue in their index from the
@@ -530,9 +532,9 @@ export class EngineMatcher extends EngineBooks {
     let from = true;
     this.fromKey = -Infinity;
     this.fromSeq = 0;
-    if (this.nowUsable(asks)) from = this.retryIn(open.bids, local.bids, asks, gained, threshold, -Infinity, 0, true);
-    if (from && (open.future.size > 0 || local.future.size > 0)) {
-      this.retryIn(open.future, local.future, asks, gained, threshold, this.fromKey, this.fromSeq, false);
+    if (this.nowUsable(asks)) from = this.retryIn(m, open.bids, local.bids, cOpen.bids, cLocal.bids, asks, gained, threshold, -Infinity, 0, true);
+    if (from && (open.future.size > 0 || local.future.size > 0 || cOpen.future.size > 0 || cLocal.future.size > 0)) {
+      this.retryIn(m, open.future, local.future, cOpen.future, cLocal.future, asks, gained, threshold, this.fromKey, this.fromSeq, false);
     }
   }
 
@@ -566,14 +568,19 @@ export class EngineMatcher extends EngineBooks {
   private fromSeq = 0;
 
   /**
-   * Retries the bids of indexes `a` and `b` (a market's open and regional bids: no bid is in
-   * both), merged in (key, seq) order, from position (key, seq) on. With `stopWhenAsleep`,
-   * returns true when no start-now bid can use the capacity any more (see `nowUsable`), the
-   * position in `fromKey`/`fromSeq`.
+   * Retries the bids of market `m` in indexes `a` and `b` (its accelerator's open and regional
+   * GPU-count bids) and `c` and `d` (the compute book's open and regional bids, keys scaled to
+   * `m`; those not accepting `m`'s accelerator are passed over): no bid is in two of them, merged
+   * in (key, seq) order, from position (key, seq) on. With `stopWhenAsleep`, returns true when no
+   * start-now bid can use the capacity any more (see `nowUsable`), the position in
+   * `fromKey`/`fromSeq`.
    */
   private retryIn(
+    m: FMarket,
     a: BidIndex,
     b: BidIndex,
+    c: BidIndex,
+    d: BidIndex,
     asks: readonly FAsk[],
     gained: readonly FAsk[],
     threshold: number,
@@ -581,23 +588,36 @@ export class EngineMatcher extends EngineBooks {
     fromSeq: number,
     stopWhenAsleep: boolean,
   ): boolean {
-    // Retries never nest (a walk places no bid), so two pooled cursors serve every retry.
-    const ca = this.bidCursorA.start(a, fromKey, fromSeq);
-    const cb = this.bidCursorB.start(b, fromKey, fromSeq);
+    // Retries never nest (a walk places no bid), so four pooled cursors serve every retry.
+    const cursors = this.retryCursors;
+    cursors[0]!.start(a, fromKey, fromSeq);
+    cursors[1]!.start(b, fromKey, fromSeq);
+    cursors[2]!.start(c, fromKey, fromSeq, m.deciTflops);
+    cursors[3]!.start(d, fromKey, fromSeq, m.deciTflops);
+    const acc = m.acceleratorId;
     // Called with `stopWhenAsleep` only when true; recomputed after each walk that booked.
     let usable = true;
     let stopped = false;
     for (;;) {
-      const hasA = ca.peek();
-      const hasB = cb.peek();
-      // No bid is in both indexes, so (key, seq) never ties.
-      const c = hasA && (!hasB || ca.key < cb.key || (ca.key === cb.key && ca.seq < cb.seq)) ? ca : hasB ? cb : null;
-      if (c === null) break;
-      const key = c.key;
+      // The cursor at the least (key, seq): no bid is in two indexes, so they never tie.
+      let best = -1;
+      for (let i = 0; i < 4; i++) {
+        const cur = cursors[i]!;
+        if (!cur.peek()) continue;
+        if (best < 0) best = i;
+        else {
+          const bc = cursors[best]!;
+          if (cur.key < bc.key || (cur.key === bc.key && cur.seq < bc.seq)) best = i;
+        }
+      }
+      if (best < 0) break;
+      const cur = cursors[best]!;
+      const key = cur.key;
       if (-key < threshold) break;
-      const bid = c.item!;
-      const seq = c.seq;
-      c.step();
+      const bid = cur.item!;
+      const seq = cur.seq;
+      cur.step();
+      if (best >= 2 && !bid.accelerators.has(acc)) continue;
       if (stopWhenAsleep && !usable) {
         this.fromKey = key;
         this.fromSeq = seq;
@@ -608,8 +628,7 @@ export class EngineMatcher extends EngineBooks {
       this.retryBid(bid, asks, gained);
       if (stopWhenAsleep && this.tradeSeq !== booked) usable = this.nowUsable(asks);
     }
-    ca.release();
-    cb.release();
+    for (let i = 0; i < 4; i++) cursors[i]!.release();
     return stopped;
   }
 

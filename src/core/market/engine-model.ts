@@ -27,7 +27,8 @@ export interface FBidIndex {
  * otherwise sit in dozens of indexes; and not one index per accelerator: a retry in one market
  * would walk (and skip one by one) every other region's bids. A bid's limit scales the same way
  * in every region of one accelerator, so a market's bids in order are its accelerator's open
- * index and its region's index merged.
+ * index and its region's index merged (with the compute book's two, see FMarket.computeBook).
+ * GPU-count bids only: compute-amount bids rest in the one compute book.
  */
 export interface FBidBook extends FBidIndex {
   readonly deciTflops: number;
@@ -45,6 +46,15 @@ export interface FMarket {
   readonly book: FBidBook;
   /** `book.byRegion` of this market's region: the bids limited to regions that include it. */
   readonly regionBids: FBidIndex;
+  /**
+   * The engine's one book of compute-amount bids (keyed by minus the limit per P-hour: times a
+   * market's deciTflops it is the key the bid would have in that accelerator's book), and its
+   * index for this market's region. A compute bid accepts every accelerator of its class, often
+   * a dozen: one entry here (per region it names) instead of one in each accelerator's book.
+   * Those that do not accept this market's accelerator are passed over when read.
+   */
+  readonly computeBook: FBidBook;
+  readonly computeRegionBids: FBidIndex;
   lastTrade: number | null;
   /** Halted by an operator: its asks trade with nobody until resumed. */
   halted: boolean;
@@ -161,8 +171,9 @@ export interface Choice {
   readonly accelerators: ReadonlySet<string>;
   readonly regions: ReadonlySet<string> | null;
   readonly markets: FMarket[];
-  /** The bid indexes its bids rest in, made on first use (see `EngineBooks.targetsOf`). */
+  /** The bid indexes its bids rest in, for GPU-count and compute-amount bids, made on first use (see `EngineBooks.targetsOf`). */
   targets: RestTarget[] | null;
+  computeTargets: RestTarget[] | null;
 }
 
 export function bidAccepts(bid: FBid, m: FMarket): boolean {

@@ -4,10 +4,13 @@
  * - per market, asks by (price, seq) in two level indexes: all active asks, and the "awake" ones
  *   (some online GPU free now). An ask whose GPUs are all busy now sleeps until a booking on one
  *   of its nodes ends, so start-now bids never walk sold-out asks;
- * - per accelerator, resting bids by (limit in its units desc, seq) for retries, in chunked bid
- *   indexes (engine-bidindex.ts): those open to any region, and per region those limited to
- *   regions (a retry in one market merges the two, and never passes another region's bids); a
- *   retry only runs a bid that could use the capacity that appeared (an exact pre-check);
+ * - per accelerator, resting GPU-count bids by (limit in its units desc, seq) for retries, in
+ *   chunked bid indexes (engine-bidindex.ts): those open to any region, and per region those
+ *   limited to regions; compute-amount bids the same way in one compute book (limit per P-hour,
+ *   scaled to a market's accelerator when read), not once per accelerator of their class. A
+ *   retry in one market merges the four, passes compute bids of other accelerators, and never
+ *   another region's bids; it only runs a bid that could use the capacity that appeared (an
+ *   exact pre-check);
  * - per market, a profile of the GPUs free for the next hour by price (rebuilt when the book
  *   changes): a start-now walk that could not gather its need within its limit is skipped;
  * - per node, its bookings in start order; heaps of lease ends and order deadlines.
@@ -393,7 +396,7 @@ export class Engine extends EngineMatcher implements MarketEngine {
   validateInternalState(): void {
     validateEngineState({
       lastNow: this.lastNow, marketMap: this.marketMap, marketGrid: this.marketGrid, nodes: this.nodes, orders: this.orders,
-      leases: this.leases, bidBooks: this.bidBooks,
+      leases: this.leases, bidBooks: this.bidBooks, computeBook: this.computeBook,
     });
     this.validateProfiles();
   }
