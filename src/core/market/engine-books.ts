@@ -13,15 +13,6 @@ import { MinHeap } from '../heap.js';
 import { DenseIdMap, LevelIndex, ShardedMap, TimeHeap } from './structures.js';
 import { type EngineCatalog, type EngineEvent, marketKey } from './types.js';
 
-/** A node of the accelerator-list cache (see `EngineBooks.idLists`). */
-interface IdTrie {
-  list: readonly string[] | undefined;
-  next: Map<string, IdTrie> | null;
-}
-
-/** Most nodes the accelerator-list trie may grow to (then lists are looked up the slow way). */
-const MAX_ID_TRIE_NODES = 10_000;
-
 /** A node of the choice cache (see `EngineBooks.choices`). */
 interface RegionTrie {
   choice: Choice | undefined;
@@ -178,13 +169,10 @@ export class EngineBooks {
    * arrays of resting bids and the cache starts over, see `marketOf`).
    */
   protected choiceOf(cmd: BidFields): Choice {
-    const list = cmd.compatible ?? (cmd.computeClass === undefined && cmd.acceleratorIds !== undefined ? this.listOfIds(cmd) : compatibleAcceleratorList(cmd, this.catalog));
+    const list = cmd.compatible ?? compatibleAcceleratorList(cmd, this.catalog);
     const regionIds = cmd.regionIds;
-    let node = this.choices.get(list);
-    if (node !== undefined && regionIds !== undefined) {
-      for (let i = 0; i < regionIds.length && node !== undefined; i++) node = node.next?.get(regionIds[i]!);
-    }
-    if (node?.choice !== undefined) return node.choice;
+    const found = this.choiceNode(list, regionIds, false)?.choice;
+    if (found !== undefined) return found;
     let accelerators = this.acceleratorSets.get(list);
     if (!accelerators) {
       accelerators = new Set(list);
@@ -193,51 +181,31 @@ export class EngineBooks {
     const regions = regionIds ? new Set(regionIds) : null;
     const choice: Choice = { accelerators, regions, markets: this.compatibleMarkets(accelerators, regions), targets: null, computeTargets: null };
     if ((regionIds === undefined || regionIds.length <= 64) && this.choiceCount < 10_000) {
-      let at = this.choices.get(list);
-      if (at === undefined) {
-        at = { choice: undefined, next: null };
-        this.choices.set(list, at);
-      }
-      if (regionIds !== undefined) {
-        for (let i = 0; i < regionIds.length; i++) {
-          at.next ??= new Map();
-          let child = at.next.get(regionIds[i]!);
-          if (child === undefined) {
-            child = { choice: undefined, next: null };
-            at.next.set(regionIds[i]!, child);
-          }
-          at = child;
-        }
-      }
-      at.choice = choice;
+      this.choiceNode(list, regionIds, true)!.choice = choice;
       this.choiceCount++;
     }
     return choice;
   }
 
-  /**
-   * Accelerator lists of bids that name their accelerators, along a trie of the ids in order:
-   * each step hashes an id (cached in the string), where the general cache first builds a JSON
-   * key per bid. The answer depends on the catalog alone, so the trie is never cleared.
-   */
-  private readonly idLists: IdTrie = { list: undefined, next: null };
-  private idTrieNodes = 0;
-
-  /** `compatibleAcceleratorList` of a bid with valid `acceleratorIds` and no compute class. */
-  private listOfIds(cmd: BidFields): readonly string[] {
-    const ids = cmd.acceleratorIds!;
-    let at = this.idLists;
-    for (let i = 0; i < ids.length; i++) {
-      let child = at.next?.get(ids[i]!);
+  /** The choice cache's node of (accelerator list, region ids), made on the way with `make`; else undefined where the path ends. */
+  private choiceNode(list: readonly string[], regionIds: readonly string[] | undefined, make: boolean): RegionTrie | undefined {
+    let at: RegionTrie | undefined = this.choices.get(list);
+    if (at === undefined) {
+      if (!make) return undefined;
+      at = { choice: undefined, next: null };
+      this.choices.set(list, at);
+    }
+    if (regionIds === undefined) return at;
+    for (let i = 0; i < regionIds.length; i++) {
+      let child: RegionTrie | undefined = at.next?.get(regionIds[i]!);
       if (child === undefined) {
-        if (this.idTrieNodes >= MAX_ID_TRIE_NODES) return compatibleAcceleratorList(cmd, this.catalog);
-        child = { list: undefined, next: null };
-        (at.next ??= new Map()).set(ids[i]!, child);
-        this.idTrieNodes++;
+        if (!make) return undefined;
+        child = { choice: undefined, next: null };
+        (at.next ??= new Map()).set(regionIds[i]!, child);
       }
       at = child;
     }
-    return (at.list ??= compatibleAcceleratorList(cmd, this.catalog));
+    return at;
   }
 
   private bookOf(acceleratorId: string): FBidBook {

@@ -140,7 +140,7 @@ export function validateEngineState(st: EngineInternals): void {
       entries += bids.length;
       check(bids.length === index.bids.size, `${name} bid index size`);
       check(new Set(bids).size === bids.length, `${name} bid listed twice`);
-      check(bids.every((b) => b.active && b.resting && restingBids.has(b) && st.orders.get(b.id) === b && (acc === null ? b.isCompute : !b.isCompute && b.accelerators.has(acc))), `${name} stray bid indexed`);
+      check(bids.every((b) => b.active && b.resting && st.orders.get(b.id) === b && (acc === null ? b.isCompute : !b.isCompute && b.accelerators.has(acc))), `${name} stray bid indexed`);
       check(bids.every((b) => (region === null ? b.regions === null : b.regions?.has(region) === true)), `${name} bid of other regions`);
       const future = [...index.future.entries()];
       check(future.length === index.future.size, `${name} future index size`);

@@ -8,6 +8,7 @@ import { askFits, bidAccepts, BIT_GPUS, Cursor, siftCursors, type FAsk, type FBi
 import { EngineBooks } from './engine-books.js';
 import { BidCursor, type BidIndex } from './engine-bidindex.js';
 import { allocateInAsk, gpusWanted, type NodeFree, scaledLimit, withinLimit } from './rules.js';
+import { lowerBound } from './structures.js';
 import { DECI_TFLOPS_PER_P, MS_PER_HOUR } from './types.js';
 
 /**
@@ -222,7 +223,7 @@ export class EngineMatcher extends EngineBooks {
         // A start-now walk takes nothing in a market whose current capacity profile has no GPU
         // free for the next hour within the limit (as `reachBound`): no cursor there.
         if (useAwake && m.capBuilt === m.capVersion && m.capCount >= 0) {
-          if (m.capCount === 0 || m.capPrices[0]! * DECI_TFLOPS_PER_P > scaledLimit(isCompute, limit, m.deciTflops)) continue;
+          if (m.capCount === 0 || !withinLimit(isCompute, limit, m.capPrices[0]!, m.deciTflops)) continue;
         }
         if (live === cursors.length) cursors.push(new Cursor());
         const c = cursors[live]!.reset(useAwake ? m.awake : m.all);
@@ -314,17 +315,11 @@ export class EngineMatcher extends EngineBooks {
       const n = m.capCount;
       if (n < 0) return -1; // too deep to profile (see `buildProfile`): no bound
       if (n === 0) continue;
-      const prices = m.capPrices;
       // The most it may pay per GPU-hour here: price × 10_000 ≤ scaled limit (all integers).
       const maxPrice = Math.floor(scaledLimit(isCompute, bid.limit, m.deciTflops) / DECI_TFLOPS_PER_P);
-      if (prices[0]! > maxPrice) continue;
-      let lo = 0;
-      let hi = n;
-      while (hi - lo > 1) {
-        const mid = (lo + hi) >> 1;
-        if (prices[mid]! <= maxPrice) lo = mid;
-        else hi = mid;
-      }
+      // The last price within it.
+      const lo = lowerBound(m.capPrices, maxPrice + 1, n) - 1;
+      if (lo < 0) continue;
       // Whole nodes count only up to the size the bid could be sold (see `take`), by size class.
       const wholeMax = gpusWanted(isCompute, bid.remaining, m.deciTflops, bid.gpusPerNode);
       const at = lo * PROFILE_STRIDE;
@@ -346,16 +341,8 @@ export class EngineMatcher extends EngineBooks {
   private profileTaken(m: FMarket, ask: FAsk, node: FNode, gpus: number): void {
     const n = m.capCount;
     if (m.capBuilt !== m.capVersion || n <= 0) return;
-    const prices = m.capPrices;
-    const price = ask.price;
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (prices[mid]! < price) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo === n || prices[lo] !== price) {
+    const lo = lowerBound(m.capPrices, ask.price, n);
+    if (lo === n || m.capPrices[lo] !== ask.price) {
       m.capVersion++;
       return;
     }

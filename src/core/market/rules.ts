@@ -284,32 +284,49 @@ export function compatibleAccelerators(bid: Pick<PlaceBid, 'acceleratorIds' | 'c
   return compatibleAcceleratorList(bid, catalog).slice();
 }
 
-/**
- * Remembered accelerator lists per catalog (weakly), and the last catalog's map at hand: an
- * engine asks with one catalog every time, and a WeakMap lookup per bid cost more than the rest.
- */
-interface CompatCache {
-  readonly byCatalog: WeakMap<CatalogIndex, Map<string, readonly string[]>>;
-  lastCatalog: CatalogIndex | null;
-  last: Map<string, readonly string[]> | null;
+/** A node of a catalog's trie of accelerator-id lists (see CompatCache). */
+interface IdTrie {
+  list: readonly string[] | undefined;
+  next: Map<string, IdTrie> | null;
 }
-const newCompatCache = (): CompatCache => ({ byCatalog: new WeakMap(), lastCatalog: null, last: null });
-const compatCaches = newCompatCache();
-const singleCaches = newCompatCache();
 
 /**
- * The cache key of a bid's accelerator choice, or null when it is not plain data (finite numbers,
- * strings): the answer depends only on these fields, and JSON tells such values apart.
+ * Remembered accelerator lists of one catalog: bids that name accelerators along a trie of the
+ * ids in order (each step hashes an id, cached in the string; no key is built), compute classes
+ * by a JSON key. At most CACHE_LIMIT of each are kept.
  */
-function compatKey(bid: Pick<PlaceBid, 'acceleratorIds' | 'computeClass'>): string | null {
+interface CompatCache {
+  readonly ids: IdTrie;
+  idNodes: number;
+  readonly byKey: Map<string, readonly string[]>;
+}
+const CACHE_LIMIT = 10_000;
+const compatCaches = new WeakMap<CatalogIndex, CompatCache>();
+/** The last catalog asked about and its cache: an engine asks with one catalog every time. */
+let lastCatalog: CatalogIndex | null = null;
+let lastCache: CompatCache | null = null;
+
+function cacheOf(catalog: CatalogIndex): CompatCache {
+  if (catalog === lastCatalog) return lastCache!;
+  let cache = compatCaches.get(catalog);
+  if (cache === undefined) {
+    cache = { ids: { list: undefined, next: null }, idNodes: 0, byKey: new Map() };
+    compatCaches.set(catalog, cache);
+  }
+  lastCatalog = catalog;
+  lastCache = cache;
+  return cache;
+}
+
+/**
+ * The cache key of a bid's compute class (with its accelerator ids, if any), or null when it is
+ * not plain data (finite numbers, strings): the answer depends only on these fields, and JSON
+ * tells such values apart.
+ */
+function classKey(bid: Pick<PlaceBid, 'acceleratorIds' | 'computeClass'>): string | null {
   const ids = bid.acceleratorIds;
   if (ids !== undefined && (!Array.isArray(ids) || ids.length > 64 || !ids.every((x) => typeof x === 'string'))) return null;
   const cls = bid.computeClass;
-  if (cls === undefined) {
-    if (ids === undefined) return null;
-    // One id: the id itself after a mark no JSON key starts with.
-    return ids.length === 1 ? `#${ids[0] as string}` : JSON.stringify([ids]);
-  }
   if (cls === null || typeof cls !== 'object') return null;
   const okNum = (x: unknown): boolean => x === undefined || (typeof x === 'number' && Number.isFinite(x));
   if (!okNum(cls.minFp16Tflops) || !okNum(cls.minMemoryGiB)) return null;
@@ -321,36 +338,31 @@ function compatKey(bid: Pick<PlaceBid, 'acceleratorIds' | 'computeClass'>): stri
 /** `compatibleAccelerators`, remembered per catalog for plain-data bids: a shared list, never to be mutated. */
 export function compatibleAcceleratorList(bid: Pick<PlaceBid, 'acceleratorIds' | 'computeClass'>, catalog: CatalogIndex): readonly string[] {
   const ids = bid.acceleratorIds;
-  if (bid.computeClass === undefined && ids !== undefined && Array.isArray(ids) && ids.length === 1) {
-    // The common case, one accelerator named: cached by the id itself (no key string to build).
-    const id = ids[0];
-    if (typeof id === 'string') {
-      return remembered(singleCaches, id, bid, catalog);
+  if (bid.computeClass === undefined) {
+    if (ids === undefined || !Array.isArray(ids) || ids.length > 64) return computeCompatible(bid, catalog);
+    const cache = cacheOf(catalog);
+    let at = cache.ids;
+    for (let i = 0; i < ids.length; i++) {
+      const id: unknown = ids[i];
+      if (typeof id !== 'string') return computeCompatible(bid, catalog);
+      let child = at.next?.get(id);
+      if (child === undefined) {
+        if (cache.idNodes >= CACHE_LIMIT) return computeCompatible(bid, catalog);
+        child = { list: undefined, next: null };
+        (at.next ??= new Map()).set(id, child);
+        cache.idNodes++;
+      }
+      at = child;
     }
+    return (at.list ??= computeCompatible(bid, catalog));
   }
-  const key = compatKey(bid);
+  const key = classKey(bid);
   if (key === null) return computeCompatible(bid, catalog);
-  return remembered(compatCaches, key, bid, catalog);
-}
-
-/** `computeCompatible` through the catalog's cache in `caches` under `key` (at most 10,000 kept). */
-function remembered(
-  caches: CompatCache,
-  key: string,
-  bid: Pick<PlaceBid, 'acceleratorIds' | 'computeClass'>,
-  catalog: CatalogIndex,
-): readonly string[] {
-  let cache = caches.lastCatalog === catalog ? caches.last : caches.byCatalog.get(catalog);
-  if (cache === undefined || cache === null) {
-    cache = new Map();
-    caches.byCatalog.set(catalog, cache);
-  }
-  caches.lastCatalog = catalog;
-  caches.last = cache;
-  let list = cache.get(key);
+  const byKey = cacheOf(catalog).byKey;
+  let list = byKey.get(key);
   if (list === undefined) {
     list = computeCompatible(bid, catalog);
-    if (cache.size < 10_000) cache.set(key, list);
+    if (byKey.size < CACHE_LIMIT) byKey.set(key, list);
   }
   return list;
 }

@@ -172,9 +172,10 @@ export class LevelIndex<T extends Stamped> {
   }
 }
 
-export function lowerBound(sorted: readonly number[], x: number): number {
+/** The first index in `sorted[0..end)` whose value is not below `x` (`end` when none is). */
+export function lowerBound(sorted: readonly number[], x: number, end = sorted.length): number {
   let lo = 0;
-  let hi = sorted.length;
+  let hi = end;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (sorted[mid]! < x) lo = mid + 1;
@@ -431,13 +432,6 @@ export class ShardedMap<V> {
     const i = s.find(key, h);
     if (i >= 0) s.vals[i] = value;
     else this.insertAbsent(key, value, h);
-  }
-  /** Adds `key` unless it is present; whether it added (one probe where `has` then `set` would take two). */
-  add(key: string, value: V): boolean {
-    const h = hashId(key);
-    if (this.shards[h >>> (32 - SHARD_BITS)]!.find(key, h) >= 0) return false;
-    this.insertAbsent(key, value, h);
-    return true;
   }
   delete(key: string): boolean {
     const h = hashId(key);
