@@ -11,7 +11,7 @@ import * as rows from './rows.js';
 import type { Database, JournalTable } from './schema.js';
 
 /** Longest key argument a read or a delete accepts (ids, hashes, emails, market keys). */
-export const MAX_KEY_CHARS = 1_024;
+const MAX_KEY_CHARS = 1_024;
 
 /** A column's PostgreSQL type (SQLite takes every value as is). */
 export type PgType = 'text' | 'int8' | 'int4';
@@ -132,8 +132,8 @@ export interface PreparedBatch {
 }
 
 /**
- * Writes a prepared batch in one transaction, all or nothing, and then checks that the
- * journal rows continue the stored journal (`checkJournalRange`), inside that transaction.
+ * Writes a prepared batch in one transaction, all or nothing, checking inside it that the
+ * journal rows continue the stored journal (`checkJournalContinues`).
  */
 export interface BatchWriter {
   write(batch: PreparedBatch): Promise<void>;
@@ -225,15 +225,11 @@ function lastWins<R extends object>(list: readonly R[], keyOf: (row: R) => strin
 }
 
 /**
- * The batch's seqs are gap-free (checked in `prepareBatch`) and now inserted (so none repeated
- * a stored one); what remains is that they follow the stored journal directly and nothing
- * newer exists. `minSeq`/`maxSeq`: the stored journal's extremes from seq `first − 1` on.
+ * The batch's seqs are gap-free (checked in `prepareBatch`); what remains is that they start
+ * right after the stored journal (`storedMax`, 0 when empty): nothing missing before, nothing at
+ * or beyond. Writers check it inside their transaction, holding the write lock.
  */
-export function checkJournalRange(journal: readonly JournalTable[], minSeq: number, maxSeq: number): void {
-  const first = journal[0]!.seq;
-  const last = journal[journal.length - 1]!.seq;
-  if (maxSeq !== last) throw new JournalSequenceError(`journal has seq ${maxSeq} beyond this batch's last ${last}`);
-  if (first > 1 && minSeq !== first - 1) {
-    throw new JournalSequenceError(`journal batch starts at seq ${first} but seq ${first - 1} is not stored`);
-  }
+export function checkJournalContinues(first: number, storedMax: number): void {
+  if (storedMax >= first) throw new JournalSequenceError(`journal has seq ${storedMax} at or beyond this batch's first ${first}`);
+  if (storedMax !== first - 1) throw new JournalSequenceError(`journal batch starts at seq ${first} but seq ${first - 1} is not stored`);
 }

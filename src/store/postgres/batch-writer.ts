@@ -8,15 +8,14 @@
  * the whole batch in one go.
  */
 import type pg from 'pg';
-import { type BatchWriter, type DbRow, onConflictSql, type PreparedBatch, ROW_TABLES, type RowTable, TABLES, type TableSpec } from '../batch-writer.js';
-import { JournalSequenceError } from '../errors.js';
+import { type BatchWriter, checkJournalContinues, type DbRow, onConflictSql, type PreparedBatch, ROW_TABLES, type RowTable, TABLES, type TableSpec } from '../batch-writer.js';
 import { num } from '../rows.js';
 
 /**
  * Rows of one table per statement: bounds one message's size (each row may carry JSON text).
  * A table with more rows is written in several statements (rounds), in order.
  */
-export const PG_ROWS_PER_STATEMENT = 5_000;
+const PG_ROWS_PER_STATEMENT = 5_000;
 
 function insertSql(spec: TableSpec, param: number): string {
   const names = spec.columns.map(([name]) => `"${name}"`).join(', ');
@@ -101,12 +100,6 @@ export class PostgresBatchWriter implements BatchWriter {
       }
     }
   }
-}
-
-/** The rows start right after the stored journal: nothing missing before, nothing beyond. */
-function checkJournalContinues(first: number, storedMax: number): void {
-  if (storedMax >= first) throw new JournalSequenceError(`journal has seq ${storedMax} at or beyond this batch's first ${first}`);
-  if (storedMax !== first - 1) throw new JournalSequenceError(`journal batch starts at seq ${first} but seq ${first - 1} is not stored`);
 }
 
 /** JSON.stringify escapes a lone surrogate as `\udxxx`, which PostgreSQL's JSON refuses. */
