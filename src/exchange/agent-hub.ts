@@ -452,14 +452,9 @@ export class AgentHub {
 
   /** Ends the leases of silent node `n` that have started, as `node_lost` from when it went quiet (or from their start). */
   private async endUnserved(n: AgentNode, now: number): Promise<void> {
-    // `losing` keeps a second pass off this node until this one is done.
     const due = [...n.leases.entries()].filter(([, info]) => info.startMs <= now);
     if (due.length === 0) return;
-    n.losing = true;
-    // Silent since then: fixed before the first await, so the leases ended below all stop there.
-    const silentSinceMs = n.lastSeenMs;
-    try {
-      this.disconnect(n, 1001, 'no heartbeat');
+    await this.whileLosing(n, 'ending the leases of a lost node failed', async (silentSinceMs) => {
       for (const [leaseId, info] of due) {
         // Back meanwhile (a hello came): what is left is served again.
         if (n.lastSeenMs !== silentSinceMs || n.status !== 'offline') break;
@@ -467,20 +462,11 @@ export class AgentHub {
         // Gone or refused (already ended elsewhere): nothing of it is left to watch.
         if (!row || !(await this.endLost(row, Math.max(info.startMs, silentSinceMs)))) n.leases.delete(leaseId);
       }
-    } catch (err) {
-      this.o.log?.({ err: String(err), nodeId: n.nodeId }, 'ending the leases of a lost node failed');
-    } finally {
-      n.losing = false;
-    }
+    });
   }
 
   private async declareLost(n: AgentNode): Promise<void> {
-    n.losing = true;
-    // The node is down since it was last heard from: that downtime is credited, not billed.
-    const silentSinceMs = n.lastSeenMs;
-    try {
-      // A half-open socket that stopped talking is as good as gone.
-      this.disconnect(n, 1001, 'no heartbeat');
+    await this.whileLosing(n, 'taking a lost node offline failed', async (silentSinceMs) => {
       const r = await this.loop.submit({ type: 'setNodeStatus', now: 0, nodeId: n.nodeId, status: 'offline' });
       if (!r.ok) return;
       this.lost++;
@@ -494,8 +480,23 @@ export class AgentHub {
         }
         await this.endLost(l, silentSinceMs);
       }
+    });
+  }
+
+  /**
+   * Runs `work` for silent node `n`: marked `losing` (a second pass keeps off it until done), its
+   * socket closed (a half-open socket that stopped talking is as good as gone), given the time it
+   * was last heard from (fixed before the first await: the node is down since then, and that
+   * downtime is credited, not billed); a failure is logged as `failure`.
+   */
+  private async whileLosing(n: AgentNode, failure: string, work: (silentSinceMs: number) => Promise<void>): Promise<void> {
+    n.losing = true;
+    const silentSinceMs = n.lastSeenMs;
+    try {
+      this.disconnect(n, 1001, 'no heartbeat');
+      await work(silentSinceMs);
     } catch (err) {
-      this.o.log?.({ err: String(err), nodeId: n.nodeId }, 'taking a lost node offline failed');
+      this.o.log?.({ err: String(err), nodeId: n.nodeId }, failure);
     } finally {
       n.losing = false;
     }

@@ -49,11 +49,7 @@ export class QueueFullError extends Error {
 
 /** Serialises a result for the journal: events and outcome (transfers live in their own table). */
 export function resultJson(r: CoreResult): string {
-  // The same text as JSON.stringify({ ok, [code,] events }), without building that wrapper per
-  // command (anything unexpected takes that longer way).
-  if (!Array.isArray(r.events) || (!r.ok && typeof r.code !== 'string')) {
-    return JSON.stringify(r.ok ? { ok: true, events: r.events } : { ok: false, code: r.code, events: r.events });
-  }
+  // The same text as JSON.stringify({ ok, [code,] events }), without building that wrapper per command.
   if (r.ok) return `{"ok":true,"events":${JSON.stringify(r.events)}}`;
   return `{"ok":false,"code":${JSON.stringify(r.code)},"events":${JSON.stringify(r.events)}}`;
 }

@@ -120,12 +120,9 @@ export function holdForBid(ledger: LedgerApi, args: HoldForBidArgs, nowMs: numbe
 
   const sources: HoldSource[] = [];
   let left = args.amountFen;
-  const eligible =
-    args.vouchers.length === 0
-      ? args.vouchers
-      : args.vouchers
-          .filter((v) => v.userId === args.buyerId && voucherValid(v, nowMs) && voucherCoversBid(v.scope, args.scope))
-          .sort((a, b) => a.expiresAtMs - b.expiresAtMs || (a.grantId < b.grantId ? -1 : 1));
+  const eligible = args.vouchers
+    .filter((v) => v.userId === args.buyerId && voucherValid(v, nowMs) && voucherCoversBid(v.scope, args.scope))
+    .sort((a, b) => a.expiresAtMs - b.expiresAtMs || (a.grantId < b.grantId ? -1 : 1));
   for (const v of eligible) {
     const account = ledger.getAccount(v.accountId);
     const take = account === undefined ? 0n : availableFen(account) < left ? availableFen(account) : left;
