@@ -383,7 +383,7 @@ describe('suanli serve', () => {
     let batches = 0;
     let attached = false;
     const extension = () => ({
-      onCommitted: () => void batches++,
+      onApplied: () => () => void batches++,
       attach: () => void (attached = true),
       routes: (app: { get: (path: string, handler: () => Response) => unknown }) => void app.get('/metrics', () => new Response('up 1\n')),
     });

@@ -121,20 +121,50 @@ describe.each(adapters)('command loop on $name', (adapter) => {
     await store2.close();
   });
 
-  it('many small group commits: each answered after its own commit and published before the next applies, replayed identically', async () => {
+  it('many small group commits, pipelined: each read by onApplied at its own batch, answered and published after its own commit, in order, replayed identically', async () => {
     let now = T0 + 100 * 3_600_000;
     const clock = (): number => ++now;
     const store = await adapter.open();
     await store.migrate();
-    // What `onCommitted` sees (the live feed reads books and balances then): memory exactly at its batch.
-    const published: [lastSeqOfBatch: number, memorySeq: number][] = [];
+    // What `onApplied` sees (the live feed reads books and balances then): memory exactly at its batch.
+    const applied: [lastSeqOfBatch: number, memorySeq: number][] = [];
+    // Each batch's send, once committed: the batch is in the store by then, and sends keep batch order.
+    const sent: [lastSeqOfBatch: number, storedUpTo: number][] = [];
+    const committedHook: number[] = [];
     let current: CommandLoop | null = null;
-    const loop = await CommandLoop.open(new ExchangeCore(catalog), store, new Projection(catalog.accelerators), {
+    const inFlight = new Set<number>();
+    let storedUpTo = 0;
+    let appliedDuringCommit = 0;
+    const core = new ExchangeCore(catalog);
+    const apply = core.apply.bind(core);
+    core.apply = (command) => {
+      if (inFlight.size > 0) appliedDuringCommit++;
+      return apply(command);
+    };
+    const loop = await CommandLoop.open(core, store, new Projection(catalog.accelerators), {
       clock,
       maxBatch: 7,
-      onCommitted: (b) => published.push([b.entries[b.entries.length - 1]!.seq, current!.journalSeq]),
+      onApplied: (b) => {
+        const last = b.entries[b.entries.length - 1]!.seq;
+        applied.push([last, current!.journalSeq]);
+        return (c) => {
+          expect(c.entries).toBe(b.entries);
+          sent.push([last, storedUpTo]);
+        };
+      },
+      onCommitted: (c) => committedHook.push(c.entries[c.entries.length - 1]!.seq),
     });
     current = loop;
+    // Slow commits, so the loop has time to apply the next batch meanwhile (it must).
+    const commit = store.commit.bind(store);
+    store.commit = async (batch) => {
+      const last = batch.journal?.at(-1)?.seq ?? 0;
+      inFlight.add(last);
+      await new Promise((r) => setTimeout(r, 5));
+      await commit(batch);
+      inFlight.delete(last);
+      storedUpTo = Math.max(storedUpTo, last);
+    };
     await loop.submit({ type: 'openAccount', now: 0, userId: 'pl-prov' });
     await loop.submit({ type: 'openAccount', now: 0, userId: 'pl-buyer' });
     await loop.submit({ type: 'deposit', now: 0, userId: 'pl-buyer', amountFen: '100000000', transferId: 'pl-d' });
@@ -159,8 +189,12 @@ describe.each(adapters)('command loop on $name', (adapter) => {
     expect(results.every((r) => r.ok && r.events.some((e) => e.type === 'trade'))).toBe(true);
     expect(answered).toEqual(Array.from({ length: 64 }, (_, i) => i)); // in order
     expect(committed).toHaveLength(64);
-    expect(published.length).toBeGreaterThan(9); // 64 bids in batches of at most 7
-    for (const [lastSeq, memorySeq] of published) expect(memorySeq).toBe(lastSeq);
+    expect(applied.length).toBeGreaterThan(9); // 64 bids in batches of at most 7
+    for (const [lastSeq, memorySeq] of applied) expect(memorySeq).toBe(lastSeq);
+    expect(sent.map(([last]) => last)).toEqual(applied.map(([last]) => last));
+    expect(committedHook).toEqual(applied.map(([last]) => last));
+    for (const [lastSeq, storedSeq] of sent) expect(storedSeq).toBe(lastSeq);
+    expect(appliedDuringCommit).toBeGreaterThan(20); // pipelined: the next batch is applied while one commits
     const journal = await store.journalAfter(0, 10_000);
     expect(journal.map((e) => e.seq)).toEqual(Array.from({ length: loop.journalSeq }, (_, i) => i + 1));
     const earnings = balance(loop, accountIds.earnings('pl-prov'));

@@ -44,12 +44,15 @@ interface Msg {
 /** A test client: collects messages, waits for the ones it needs. */
 class Client {
   readonly messages: Msg[] = [];
+  /** Per message, how many commits had completed when it arrived (see `committed`). */
+  readonly committedAt: number[] = [];
   private waiters: (() => void)[] = [];
   closed: { code: number; reason: string } | null = null;
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (raw) => {
       this.messages.push(JSON.parse(String(raw)) as Msg);
+      this.committedAt.push(committed);
       this.wake();
     });
     ws.on('close', (code, reason) => {
@@ -113,6 +116,8 @@ class BookFollower {
   book: BookData | null = null;
   seq = -1;
   resubscribes = 0;
+  /** The book after each snapshot and delta, as JSON, and the commits completed when it arrived. */
+  readonly history: [book: string, committed: number][] = [];
   private seen = 0;
   /** Seqs of deltas to throw away (to force a gap). */
   readonly drop = new Set<number>();
@@ -135,6 +140,7 @@ class BookFollower {
       if (m.type === 'snapshot') {
         this.book = m.data as unknown as BookData;
         this.seq = m.seq!;
+        this.history.push([JSON.stringify(this.book), this.client.committedAt[this.seen]!]);
       } else if (m.type === 'delta' && this.book) {
         if (this.drop.delete(m.seq!)) continue; // "lost"
         if (m.seq !== this.seq + 1) {
@@ -144,6 +150,7 @@ class BookFollower {
         }
         this.book = applyBookDelta(this.book, m.data as unknown as BookData);
         this.seq = m.seq!;
+        this.history.push([JSON.stringify(this.book), this.client.committedAt[this.seen]!]);
       }
     }
   }
@@ -166,6 +173,10 @@ let loop: CommandLoop;
 let now = T0;
 let metrics: Metrics;
 const feeds: LiveFeed[] = [];
+/** The depth of MARKET when each batch was applied, while a test records it. */
+let appliedBooks: string[] | null = null;
+/** Commits completed while a test counts them. */
+let committed = 0;
 const servers: Server[] = [];
 let url = '';
 let feed: LiveFeed;
@@ -217,9 +228,13 @@ beforeAll(async () => {
   metrics.instrumentCore(core);
   loop = await CommandLoop.open(core, store, new Projection(catalog.accelerators), {
     clock: () => now,
-    onCommitted: (b) => {
-      metrics.observeBatch(b);
-      for (const f of feeds) f.publish(b);
+    onApplied: (b) => {
+      appliedBooks?.push(JSON.stringify(depth(MARKET)()));
+      const sends = feeds.map((f) => f.prepare(b));
+      return (committed) => {
+        metrics.observeBatch(committed);
+        for (const send of sends) send();
+      };
     },
   });
   ({ feed, url } = await serve({ hooks: metrics.wsHooks() }));
@@ -284,6 +299,52 @@ describe('book channel', () => {
     expect(snaps[1]!.seq).toBeGreaterThan(snap.seq!);
     await ok({ type: 'cancel', orderId: 'g2', ownerId: 'buyer' });
     await f.converge(depth(MARKET));
+    c.close();
+  });
+
+  it('pipelined commits: the follower only ever sees the depth of a committed batch, in order', async () => {
+    const c = await Client.open(url);
+    const f = new BookFollower(c, `book:${MARKET}`);
+    f.subscribe();
+    await c.next((m) => m.type === 'snapshot');
+    // Slow commits: the loop applies the next batch while one commits. Batch i (from 1) is
+    // appliedBooks[i], and is stored once `committed` reaches i.
+    const commit = store.commit.bind(store);
+    store.commit = async (batch) => {
+      await new Promise((r) => setTimeout(r, 10));
+      await commit(batch);
+      committed++;
+    };
+    committed = 0;
+    appliedBooks = [JSON.stringify(depth(MARKET)())];
+    const from = f.history.length;
+    try {
+      const cmds = Array.from({ length: 60 }, (_, i) =>
+        i % 3 === 2 ? { type: 'cancel', orderId: `p${i - 1}`, ownerId: 'buyer' } : bid(`p${i}`, 'buyer', 1 + (i % 4), 1000 + 10 * i),
+      );
+      // In waves, so they land in several batches, each applied while the one before commits.
+      const pending: Promise<CoreResult>[] = [];
+      for (let w = 0; w < cmds.length; w += 6) {
+        for (const cmd of cmds.slice(w, w + 6)) pending.push(submit(cmd));
+        await new Promise((r) => setTimeout(r, 4));
+      }
+      const results = await Promise.all(pending);
+      expect(results.every((r) => r.ok)).toBe(true);
+      await f.converge(depth(MARKET));
+    } finally {
+      store.commit = commit;
+    }
+    const applied = appliedBooks;
+    appliedBooks = null;
+    expect(applied.length).toBeGreaterThan(4); // several batches
+    let at = 0;
+    for (const [book, committedThen] of f.history.slice(from)) {
+      const found = applied.indexOf(book, at);
+      expect(found, `a book no batch had: ${book}`).toBeGreaterThanOrEqual(0);
+      expect(found, 'a book sent before its batch was committed').toBeLessThanOrEqual(committedThen);
+      at = found;
+    }
+    for (let i = 30; i < 60; i += 3) await ok({ type: 'cancel', orderId: `p${i}`, ownerId: 'buyer' });
     c.close();
   });
 });
@@ -453,7 +514,7 @@ describe('protocol errors and limits', () => {
     // Synthetic batches straight into publish: far more than socket buffers hold.
     for (let b = 0; b < 100 && f.dropped.slow === 0; b++) {
       const events = Array.from({ length: 2_000 }, (_v, i) => trade(b * 2_000 + i));
-      f.publish({ entries: [{ command: { type: 'tick', now: T0 }, result: { ok: true, events, transfers: [] }, seq: 1 }], commitMs: 0 });
+      f.publish({ entries: [{ command: { type: 'tick', now: T0 }, result: { ok: true, events, transfers: [] }, seq: 1 }] });
       await new Promise((r) => setImmediate(r));
     }
     expect(f.dropped.slow).toBe(1);

@@ -1,6 +1,6 @@
 /**
  * The edges `suanli serve` adds around the REST app: the WebSocket live feed and Prometheus
- * metrics (with HTTP timing), wired to the command loop's committed batches.
+ * metrics (with HTTP timing), wired to the command loop's batches (read when applied, sent when committed).
  */
 import type { Server } from 'node:http';
 import type { AppContext } from './context.js';
@@ -8,7 +8,7 @@ import { authenticateRequest } from './identity.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { LiveFeed } from './ws.js';
-import type { CommittedBatch } from '../exchange/loop.js';
+import type { AppliedEntries, CommittedBatch } from '../exchange/loop.js';
 import type { MiddlewareHandler } from 'hono';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ApiEnv } from './context.js';
@@ -16,7 +16,8 @@ import type { ApiEnv } from './context.js';
 export interface Edge {
   readonly middleware?: readonly MiddlewareHandler[];
   readonly routes?: (app: OpenAPIHono<ApiEnv>) => void;
-  readonly onCommitted?: (batch: CommittedBatch) => void;
+  /** The loop's `onApplied` (see LoopOptions): read memory now, send once committed. */
+  readonly onApplied?: (batch: AppliedEntries) => ((committed: CommittedBatch) => void) | undefined;
   readonly attach?: (server: Server) => void;
   readonly close?: () => Promise<void> | void;
 }
@@ -46,10 +47,13 @@ export function liveEdges(ctx: AppContext): Edge {
     routes: (app) => {
       app.get('/metrics', () => handler());
     },
-    onCommitted: (batch) => {
-      metrics.observeBatch(batch);
-      feed.publish(batch);
-      log.debug({ commands: batch.entries.length, commitMs: batch.commitMs, lastSeq: batch.entries[batch.entries.length - 1]?.seq }, 'committed');
+    onApplied: (applied) => {
+      const send = feed.prepare(applied);
+      return (batch) => {
+        metrics.observeBatch(batch);
+        send();
+        log.debug({ commands: batch.entries.length, commitMs: batch.commitMs, lastSeq: batch.entries[batch.entries.length - 1]?.seq }, 'committed');
+      };
     },
     attach: (server) => feed.attach(server, '/api/v1/ws', authenticateRequest(ctx.store, ctx.clock)),
     close: () => {

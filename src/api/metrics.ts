@@ -3,7 +3,7 @@
  * in one process — tests — do not collide). Labels are bounded sets only: command types, order
  * sides and outcomes, rejection codes, route templates (never raw paths), status codes.
  *
- * Wiring: `observeBatch` from the loop's `onCommitted`; `instrumentCore(core)` once, to time
+ * Wiring: `observeBatch` from what the loop's `onApplied` returns (or its `onCommitted`); `instrumentCore(core)` once, to time
  * each command in the core; `httpMiddleware()` (Hono) or `observeHttp` from the API; `wsHooks()`
  * into the LiveFeed; `metricsHandler()` at GET /metrics.
  */
@@ -112,7 +112,7 @@ export class Metrics {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'suanli_' });
   }
 
-  /** From the loop's `onCommitted`: batch size, commit latency, orders, trades, leases. */
+  /** Once a batch is committed: batch size, commit latency, orders, trades, leases. */
   observeBatch(batch: CommittedBatch): void {
     this.batchSize.observe(batch.entries.length);
     this.commitLatency.observe(Math.max(0, batch.commitMs) / 1000);

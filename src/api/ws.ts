@@ -13,10 +13,12 @@
  * counting that channel's deltas; a client that sees a gap subscribes again and gets a fresh
  * snapshot. Errors: {"type":"error","code","message","channel"?}.
  *
- * Everything is fed from `publish(batch)`, which the command loop calls after each durable
- * batch: the feed never reports what the store might still lose. (Snapshots read the in-memory
- * core, which can be one batch ahead of the store while that batch commits; its delta follows,
- * deltas are absolute so it lands harmlessly, and a failed commit stops the process.)
+ * Everything is fed from the command loop: `prepare(batch)` when a batch is sealed for its commit
+ * (it reads the changed books and balances, memory being exactly at that batch), and what it
+ * returns once the batch is durable: the feed never reports what the store might still lose. (A book's first
+ * snapshot reads the in-memory core, which can be up to two batches ahead of the store while
+ * they commit; deltas are absolute levels, so the book is right again after the next one, and a
+ * failed commit stops the process.)
  *
  * Limits: subscriptions per socket, message size (ws maxPayload), incoming message rate, clients,
  * a per-client send buffer (a slow reader is closed with 1013), ping/pong heartbeats, and an
@@ -29,7 +31,7 @@ import { getAccelerator, getRegion } from '../core/catalog/index.js';
 import { balanceFen, type Account } from '../core/ledger/types.js';
 import type { Depth, DepthLevel } from '../core/market/types.js';
 import type { CoreCommand, CoreEvent, ExchangeCore } from '../exchange/core.js';
-import type { CommittedBatch } from '../exchange/loop.js';
+import type { AppliedEntries } from '../exchange/loop.js';
 import type { Store, TradeRow } from '../store/port.js';
 
 export interface AuthUser {
@@ -343,10 +345,20 @@ export class LiveFeed {
 
   // ---- publishing -------------------------------------------------------------------------
 
-  /** Feeds one durable batch to the subscribers; call it from the loop's `onCommitted`. */
-  publish(batch: CommittedBatch): void {
-    const k = ++this.publishCount;
+  /** Feeds one batch to the subscribers at once (memory must be exactly at the batch's end). */
+  publish(batch: AppliedEntries): void {
+    this.prepare(batch)();
+  }
+
+  /**
+   * Reads what the batch's messages need from memory (the changed books, touched users'
+   * balances), which must be exactly at the batch's end: call it from the loop's `onApplied`
+   * (and in batch order).
+   * Returns what sends them, to call once the batch is durable.
+   */
+  prepare(batch: AppliedEntries): () => void {
     const changedMarkets = new Set<string>();
+    const trades: [channel: string, data: PublicTrade][] = [];
     const userItems: UserItem[] = [];
     const touchedUsers = new Set<string>();
     const wantUsers = this.userSubs.size > 0;
@@ -364,7 +376,7 @@ export class LiveFeed {
             lastTrade = e;
             this.orderOwners.set(e.bidId, e.buyerId);
             this.orderOwners.set(e.askId, e.providerId);
-            this.deliverPublic(`trades:${e.market}`, publicTrade(e, now));
+            trades.push([`trades:${e.market}`, publicTrade(e, now)]);
             break;
           case 'order_filled':
           case 'order_cancelled':
@@ -403,12 +415,17 @@ export class LiveFeed {
         }
       }
     }
-    for (const market of changedMarkets) this.deliverBook(market);
-    if (!wantUsers) return;
-    // Balances are read now: the core is exactly at this batch until the loop applies the next.
+    // Only books someone follows are read (a book's first subscriber reads memory itself).
+    const books: BookData[] = [];
+    for (const market of changedMarkets) if (this.channelSubs.has(`book:${market}`) && this.books.has(market)) books.push(this.depth(market));
     for (const u of touchedUsers) userItems.push({ owners: [u], data: { type: 'balance', ...this.balances(u) } });
-    if (userItems.length === 0) return;
-    this.userChain = this.userChain.then(() => this.deliverUser(k, userItems)).catch((err: unknown) => this.o.log?.warn({ err }, 'live feed: user delivery failed'));
+    return () => {
+      const k = ++this.publishCount;
+      for (const [channel, trade] of trades) this.deliverPublic(channel, trade);
+      for (const book of books) this.deliverBook(book);
+      if (userItems.length === 0) return;
+      this.userChain = this.userChain.then(() => this.deliverUser(k, userItems)).catch((err: unknown) => this.o.log?.warn({ err }, 'live feed: user delivery failed'));
+    };
   }
 
   private userItem(e: CoreEvent, command: CoreCommand, lastTrade: Extract<CoreEvent, { type: 'trade' }> | null, now: number): UserItem | null {
@@ -501,12 +518,13 @@ export class LiveFeed {
     }
   }
 
-  private deliverBook(market: string): void {
+  /** Sends the levels that differ between the last book sent and `next` (read when its batch was applied). */
+  private deliverBook(next: BookData): void {
+    const market = next.market;
     const channel = `book:${market}`;
     const subs = this.channelSubs.get(channel);
     const prev = this.books.get(market);
     if (!subs || !prev) return;
-    const next = this.depth(market);
     const delta: BookData = { market, asks: diffLevels(prev.asks, next.asks), bids: diffLevels(prev.bids, next.bids) };
     this.books.set(market, next);
     if (delta.asks.length === 0 && delta.bids.length === 0) return;

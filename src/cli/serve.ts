@@ -16,7 +16,7 @@ import { type AppExtensions, createApp, createRuntime } from '../api/app.js';
 import { type ApiConfig, type AppContext, DEFAULT_API_CONFIG } from '../api/context.js';
 import { listAccelerators, listRegions } from '../core/catalog/index.js';
 import { ExchangeCore } from '../exchange/core.js';
-import { CommandLoop, type CommittedBatch } from '../exchange/loop.js';
+import { type AppliedEntries, CommandLoop, type CommittedBatch } from '../exchange/loop.js';
 import { Projection } from '../exchange/projection.js';
 import { Rng } from '../sim/prng.js';
 import { DEFAULT_SQLITE_FILE, openStore, type Store } from '../store/index.js';
@@ -48,8 +48,8 @@ export interface ServeOptions {
 }
 
 export interface ServeExtension extends AppExtensions {
-  /** After each committed batch (live feed, metrics). */
-  readonly onCommitted?: (batch: CommittedBatch) => void;
+  /** The loop's `onApplied` (live feed, metrics): read memory when a batch is applied, send once it is committed. */
+  readonly onApplied?: (batch: AppliedEntries) => ((committed: CommittedBatch) => void) | undefined;
   /** Once the server listens (e.g. the WebSocket upgrade). */
   readonly attach?: (server: Server) => void;
   /** At shutdown, after the server stops accepting and before the store closes. */
@@ -85,8 +85,16 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const catalog = { accelerators: listAccelerators(), regions: listRegions() };
     const core = new ExchangeCore(catalog);
     const committed: ((batch: CommittedBatch) => void)[] = [];
+    const applied: NonNullable<ServeExtension['onApplied']>[] = [];
     const loop = await CommandLoop.open(core, store, new Projection(catalog.accelerators), {
       clock,
+      onApplied: (batch) => {
+        if (applied.length === 0) return undefined;
+        const sends = applied.map((f) => f(batch));
+        return (done) => {
+          for (const send of sends) send?.(done);
+        };
+      },
       onCommitted: (batch) => {
         for (const f of committed) f(batch);
       },
@@ -101,7 +109,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const ctx: AppContext = { loop, store, core, clock, config, agents };
     // By default the live feed (WebSocket) and /metrics ride along; tests may pass their own.
     extensions.push(...(options.extensions ?? [liveEdges]).map((make) => make(ctx)));
-    for (const e of extensions) if (e.onCommitted) committed.push(e.onCommitted);
+    for (const e of extensions) if (e.onApplied) applied.push(e.onApplied);
     const app = createApp(ctx, createRuntime(ctx), {
       middleware: extensions.flatMap((e) => e.middleware ?? []),
       routes: (a) => {

@@ -32,14 +32,30 @@ export interface LoopOptions {
   readonly maxQueue?: number;
   /** Called when a commit fails; default: log and exit the process. */
   readonly onFatal?: (e: unknown) => void;
-  /** Called after each committed batch with its commands and results (live feeds, metrics). */
+  /**
+   * Called when a batch is sealed for its commit: memory (books, balances) is exactly at the
+   * batch's end, nothing of the next batch applied yet, so read it here (the live feed does).
+   * What it returns is called once the batch is durable and its callers are answered: send what
+   * was read then. By that time commands of the next batch may already be applied (not committed).
+   */
+  readonly onApplied?: (batch: AppliedEntries) => ((committed: CommittedBatch) => void) | undefined;
+  /**
+   * Called after each committed batch with its commands and results (metrics, pushing leases to
+   * agents). Memory may be one batch ahead of it by then: read memory in `onApplied` instead.
+   */
   readonly onCommitted?: (batch: CommittedBatch) => void;
 }
 
-export interface CommittedBatch {
+export interface AppliedEntries {
   readonly entries: readonly { readonly command: CoreCommand; readonly result: CoreResult; readonly seq: number }[];
+}
+
+export interface CommittedBatch extends AppliedEntries {
   readonly commitMs: number;
 }
+
+/** Commands applied between two looks at I/O while a commit is in flight (see `applyInto`). */
+const APPLY_SLICE = 64;
 
 export class QueueFullError extends Error {
   constructor() {
@@ -60,6 +76,8 @@ export class CommandLoop {
   private lastNow = 0;
   private seq = 0;
   private dead: unknown = null;
+  /** Wakes `drain` while it waits for a commit or a command. */
+  private wake: (() => void) | null = null;
   private readonly maxBatch: number;
   private readonly maxQueue: number;
 
@@ -127,6 +145,7 @@ export class CommandLoop {
     if (this.queue.length >= this.maxQueue) return Promise.reject(new QueueFullError());
     return new Promise((resolve, reject) => {
       this.queue.push({ command, extras, resolve, reject });
+      this.wake?.();
       if (!this.running) {
         this.running = true;
         setImmediate(() => void this.drain());
@@ -135,23 +154,61 @@ export class CommandLoop {
   }
 
   /**
-   * Group commit: a batch is applied to memory, written in one transaction, and only then are
-   * its callers answered and the batch published (`onCommitted`); the next batch is applied after
-   * that. (Applying the next batch while a commit is in flight was tried: the live feed reads the
-   * books and balances in memory when a batch is published, so it would have shown state that was
-   * not yet stored, and that a failed commit would never store.)
+   * Group commit, pipelined. The commands waiting (up to maxBatch) are applied to memory as one
+   * batch, and its commit starts. While that commit is in flight, commands that arrive are applied
+   * at once into the next batch (PostgreSQL's server writes meanwhile; SQLite's commit runs on
+   * this thread, so there the overlap is small); when the commit is done, that batch is sealed and
+   * its commit starts. So one batch commits while the
+   * next fills, and callers are answered, in order, only after their own batch is durable. If a
+   * commit fails, every later command, applied or not, is rejected and the process stops
+   * (fail-stop): memory is ahead of the store.
    */
   private async drain(): Promise<void> {
-    while (this.queue.length > 0 && !this.dead) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      const applied = this.applyBatch(batch);
-      if (applied === null) break;
-      await this.commitBatch(batch, applied);
+    /** The commit in flight (it never rejects), and whether it is done. */
+    let flight: { done: boolean; readonly promise: Promise<void> } | null = null;
+    /** Applied, not yet committed. */
+    let open: OpenBatch | null = null;
+    while (!this.dead) {
+      if (flight?.done) flight = null;
+      if (open !== null && flight === null) {
+        // Nothing committing: the applied batch goes now; commands still waiting join the next.
+        const sealed = open;
+        open = null;
+        const sent = this.sealed(sealed);
+        if (sent === null) break;
+        const f = { done: false, promise: this.commit(sealed, sent) };
+        void f.promise.then(() => {
+          f.done = true;
+          this.wake?.();
+        });
+        flight = f;
+        continue;
+      }
+      const room = this.maxBatch - (open === null ? 0 : open.batch.length);
+      if (this.queue.length > 0 && room > 0) {
+        open ??= { batch: [], applied: { rows: emptyRows(), journal: [], extra: [], outcomes: [], entries: [] } };
+        const taken = this.queue.splice(0, room);
+        const from = open.batch.length;
+        for (const p of taken) open.batch.push(p);
+        if (!(await this.applyInto(open, from, flight !== null))) break;
+        continue;
+      }
+      if (flight === null) break; // nothing waiting, applied or in flight
+      // Wait for the commit to finish, or (while the next batch has room) for a command.
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = null;
     }
+    // Stopped: whatever was applied but not committed is not durable.
+    if (open !== null) for (const p of open.batch) p.reject(this.dead);
+    if (flight !== null) await flight.promise;
     this.running = false;
   }
 
-  private async commitBatch(batch: readonly Pending[], applied: AppliedBatch): Promise<void> {
+  /** Commits a sealed batch, then answers its callers and publishes it. Never rejects. */
+  private async commit(open: OpenBatch, sent: ((committed: CommittedBatch) => void) | undefined): Promise<void> {
+    const { batch, applied } = open;
     const started = this.opts.clock();
     try {
       await this.store.commit(mergeBatches(applied.journal, applied.rows, applied.extra));
@@ -159,18 +216,32 @@ export class CommandLoop {
       this.stop(e, batch);
       return;
     }
-    const { outcomes } = applied;
+    const { outcomes, entries } = applied;
     for (let i = 0; i < outcomes.length; i++) batch[i]!.resolve(outcomes[i]!.result);
-    const onCommitted = this.opts.onCommitted;
-    if (onCommitted === undefined) return;
-    const entries: CommittedBatch['entries'][number][] = [];
-    for (const o of outcomes) if (o.seq > 0) entries.push({ command: o.command!, result: o.result, seq: o.seq });
-    if (entries.length === 0) return;
+    const { onCommitted } = this.opts;
+    if ((onCommitted === undefined && sent === undefined) || entries.length === 0) return;
+    const committed: CommittedBatch = { entries, commitMs: this.opts.clock() - started };
     try {
-      onCommitted({ entries, commitMs: this.opts.clock() - started });
+      sent?.(committed);
+      onCommitted?.(committed);
     } catch (e) {
       // A throwing hook is a bug: stop rather than leave the loop half-drained (its callers are answered; the batch is stored).
       this.stop(e, []);
+    }
+  }
+
+  /**
+   * Seals a batch: memory is exactly at its end now, so `onApplied` reads it here. Returns what
+   * the hook gave back; null when the hook threw (the loop has stopped).
+   */
+  private sealed(open: OpenBatch): ((committed: CommittedBatch) => void) | undefined | null {
+    const { onApplied } = this.opts;
+    if (onApplied === undefined || open.applied.entries.length === 0) return undefined;
+    try {
+      return onApplied(open.applied);
+    } catch (e) {
+      this.stop(e, open.batch);
+      return null;
     }
   }
 
@@ -183,22 +254,33 @@ export class CommandLoop {
     (this.opts.onFatal ?? defaultFatal)(e);
   }
 
-  /** Applies the batch to memory; null when the core threw (the loop has stopped). */
-  private applyBatch(batch: readonly Pending[]): AppliedBatch | null {
-    const applied: AppliedBatch = { rows: emptyRows(), journal: [], extra: [], outcomes: [] };
+  /**
+   * Applies `open.batch` from `from` on to memory, into `open.applied`; false when the core threw
+   * or a commit failed meanwhile (the loop has stopped). While a commit is in flight
+   * (`yielding`), it applies APPLY_SLICE commands at a time and lets I/O callbacks run in between,
+   * so that commit's round trips and its answers do not wait for the whole batch.
+   */
+  private async applyInto(open: OpenBatch, from: number, yielding: boolean): Promise<boolean> {
+    const { batch, applied } = open;
     try {
-      this.applyAll(batch, applied);
+      for (let i = from; i < batch.length; i += APPLY_SLICE) {
+        if (yielding && i > from) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (this.dead) return false;
+        }
+        this.applyAll(batch, applied, i, Math.min(i + APPLY_SLICE, batch.length));
+      }
     } catch (e) {
       // A throw from the core is a bug, and memory may be half-changed: stop (fail-stop)
       // exactly as for a failed commit; a restart rebuilds memory from the store.
       this.stop(e, batch);
-      return null;
+      return false;
     }
-    return applied;
+    return true;
   }
 
-  private applyAll(batch: readonly Pending[], applied: AppliedBatch): void {
-    for (let i = 0; i < batch.length; i++) {
+  private applyAll(batch: readonly Pending[], applied: AppliedBatch, from: number, to: number): void {
+    for (let i = from; i < to; i++) {
       const p = batch[i]!;
       let result: CoreResult;
       let command: CoreCommand | null = null;
@@ -221,16 +303,25 @@ export class CommandLoop {
       const more = p.extras?.(result);
       if (more) applied.extra.push(more);
       applied.outcomes.push({ result, command, seq });
+      if (seq > 0) applied.entries.push({ command: command!, result, seq });
     }
   }
 }
 
-interface AppliedBatch {
+interface AppliedBatch extends AppliedEntries {
   readonly rows: ProjectedRows;
   readonly journal: JournalEntry[];
   readonly extra: Omit<CommitBatch, 'journal'>[];
   /** One per pending of the batch, in order. */
   readonly outcomes: { readonly result: CoreResult; readonly command: CoreCommand | null; readonly seq: number }[];
+  /** The journaled commands (seq > 0), for the hooks. */
+  readonly entries: { readonly command: CoreCommand; readonly result: CoreResult; readonly seq: number }[];
+}
+
+/** A batch being applied (or applied and waiting for its commit): its callers, in order, and what it produced. */
+interface OpenBatch {
+  readonly batch: Pending[];
+  readonly applied: AppliedBatch;
 }
 
 function mergeBatches(journal: JournalEntry[], rows: ProjectedRows, extra: readonly Omit<CommitBatch, 'journal'>[]): CommitBatch {
