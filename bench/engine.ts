@@ -13,22 +13,28 @@ import type { Command, EngineCatalog } from '../src/core/market/types.js';
 import { mulberry32 } from '../src/core/prng.js';
 import { cpuMsSince, type GcStats, latencyStats, round, watchGc } from './stats.js';
 
-interface Order {
-  readonly buy: boolean;
-  readonly price: number;
-  readonly size: number;
+/**
+ * The orders as columns: a million order objects would sit in the heap through both timed runs,
+ * and every major GC (of either side) would mark them.
+ */
+interface Orders {
+  readonly count: number;
+  readonly buy: Uint8Array;
+  readonly price: Int32Array;
+  readonly size: Int32Array;
 }
 
-function workload(count: number, seed: number): Order[] {
+function workload(count: number, seed: number): Orders {
   const rnd = mulberry32(seed);
-  const out: Order[] = [];
+  const buy = new Uint8Array(count);
+  const price = new Int32Array(count);
+  const size = new Int32Array(count);
   for (let i = 0; i < count; i++) {
-    const buy = rnd() < 0.5;
-    const price = 10_000 + Math.floor(rnd() * 101) - 50;
-    const size = 1 + Math.floor(rnd() * 10);
-    out.push({ buy, price, size });
+    buy[i] = rnd() < 0.5 ? 1 : 0;
+    price[i] = 10_000 + Math.floor(rnd() * 101) - 50;
+    size[i] = 1 + Math.floor(rnd() * 10);
   }
-  return out;
+  return { count, buy, price, size };
 }
 
 const CATALOG: EngineCatalog = {
@@ -45,54 +51,55 @@ interface Result {
   gc?: GcStats;
 }
 
-function runOurs(orders: readonly Order[], tag: string): Result {
+function runOurs(orders: Orders, tag: string): Result {
   const engine = new Engine(CATALOG);
-  const lat = new Float64Array(orders.length);
+  const lat = new Float64Array(orders.count);
   let now = 1_767_225_600_000;
   let matched = 0;
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < orders.length; i++) {
-    const o = orders[i]!;
+  for (let i = 0; i < orders.count; i++) {
+    const price = orders.price[i]!;
+    const size = orders.size[i]!;
     const s = process.hrtime.bigint();
     now++;
     let events;
-    if (o.buy) {
+    if (orders.buy[i] === 1) {
       const cmd: Command = {
         type: 'placeBid', now, orderId: `${tag}b${i}`, buyerId: 'buyer', acceleratorIds: ['nvidia-a100-sxm4-40g'],
-        quantity: { kind: 'gpus', gpus: o.size }, hours: 1, limitFen: o.price, allowPartial: true,
+        quantity: { kind: 'gpus', gpus: size }, hours: 1, limitFen: price, allowPartial: true,
       };
       events = engine.apply(cmd).events;
     } else {
       const nodeId = `${tag}n${i}`;
       engine.apply({
         type: 'registerNode', now, nodeId, providerId: 'dc', acceleratorId: 'nvidia-a100-sxm4-40g',
-        regionId: 'cn-guizhou-guiyang', gpuCount: o.size, kind: 'offline',
+        regionId: 'cn-guizhou-guiyang', gpuCount: size, kind: 'offline',
       });
-      events = engine.apply({ type: 'placeAsk', now, orderId: `${tag}a${i}`, providerId: 'dc', nodeIds: [nodeId], priceFenPerGpuHour: o.price }).events;
+      events = engine.apply({ type: 'placeAsk', now, orderId: `${tag}a${i}`, providerId: 'dc', nodeIds: [nodeId], priceFenPerGpuHour: price }).events;
     }
     lat[i] = Number(process.hrtime.bigint() - s);
     for (const e of events) if (e.type === 'trade') matched += e.gpus;
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { ordersPerSecond: Math.round(orders.length / seconds), matchedQuantity: matched, latency: latencyStats(lat), cpuMs: cpuMsSince(cpu0) };
+  return { ordersPerSecond: Math.round(orders.count / seconds), matchedQuantity: matched, latency: latencyStats(lat), cpuMs: cpuMsSince(cpu0) };
 }
 
-function runPeer(orders: readonly Order[], tag: string): Result {
+function runPeer(orders: Orders, tag: string): Result {
   const ob = new OrderBook();
-  const lat = new Float64Array(orders.length);
+  const lat = new Float64Array(orders.count);
   let matched = 0;
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < orders.length; i++) {
-    const o = orders[i]!;
+  for (let i = 0; i < orders.count; i++) {
+    const size = orders.size[i]!;
     const s = process.hrtime.bigint();
-    const r = ob.limit({ id: `${tag}${i}`, side: o.buy ? ('buy' as never) : ('sell' as never), size: o.size, price: o.price });
+    const r = ob.limit({ id: `${tag}${i}`, side: orders.buy[i] === 1 ? ('buy' as never) : ('sell' as never), size, price: orders.price[i]! });
     lat[i] = Number(process.hrtime.bigint() - s);
-    matched += o.size - (r.quantityLeft ?? 0);
+    matched += size - (r.quantityLeft ?? 0);
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { ordersPerSecond: Math.round(orders.length / seconds), matchedQuantity: matched, latency: latencyStats(lat), cpuMs: cpuMsSince(cpu0) };
+  return { ordersPerSecond: Math.round(orders.count / seconds), matchedQuantity: matched, latency: latencyStats(lat), cpuMs: cpuMsSince(cpu0) };
 }
 
 async function main(): Promise<void> {
