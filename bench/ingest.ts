@@ -6,7 +6,9 @@
  * hold, a match against an offline-capacity ask, a lease, its transfers, journal and read-model
  * rows. Before the timed runs, each store runs both modes once, untimed, on a throwaway store
  * (see WARMUP_BATCHED), so neither timed run pays for the JIT warming up.
- * Usage: npm run bench:ingest [-- --orders N] [-- --json] [-- --no-pg]
+ * Each store then runs ROUNDS timed rounds, batched and one by one alternately (the machine's
+ * speed and its fsync latency drift), and reports the medians and their ratio.
+ * Usage: npm run bench:ingest [-- --orders N] [-- --rounds N] [-- --json] [-- --no-pg]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +24,7 @@ import { round } from './stats.js';
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const orders = Number(args[args.indexOf('--orders') + 1] ?? 0) || 5_000;
+const ROUNDS = Number(args[args.indexOf('--rounds') + 1] ?? 0) || 3;
 /**
  * Untimed bids per store before the timed runs, group commit then one by one: enough that the
  * JIT has compiled the whole path (300 left the first timed run about a third slower than later
@@ -64,38 +67,55 @@ async function run(open: () => Promise<Store>, maxBatch: number, count: number):
   return Math.round(count / seconds);
 }
 
+interface StoreReport {
+  /** Medians of the rounds, orders/s. */
+  readonly batched: number;
+  readonly oneByOne: number;
+  readonly ratio: number;
+  readonly rounds: { readonly batched: number; readonly oneByOne: number }[];
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : Math.round((s[m - 1]! + s[m]!) / 2);
+};
+
+/** Warms both modes up untimed, then ROUNDS alternating timed rounds; `open(maxBatch, count)` runs one. */
+async function measure(open: (maxBatch: number, count: number) => Promise<number>): Promise<StoreReport> {
+  await open(1_000, WARMUP_BATCHED);
+  await open(1, WARMUP_SINGLE);
+  const rounds: { batched: number; oneByOne: number }[] = [];
+  for (let r = 0; r < ROUNDS; r++) rounds.push({ batched: await open(1_000, orders), oneByOne: await open(1, orders) });
+  const batched = median(rounds.map((x) => x.batched));
+  const oneByOne = median(rounds.map((x) => x.oneByOne));
+  return { batched, oneByOne, ratio: round(batched / oneByOne, 1), rounds };
+}
+
 async function main(): Promise<void> {
-  const report: Record<string, { batched: number; oneByOne: number; ratio: number }> = {};
+  const report: Record<string, StoreReport> = {};
   const dir = mkdtempSync(join(tmpdir(), 'suanli-ingest-'));
   try {
-    await run(() => openSqliteStore({ file: join(dir, 'warmup-batched.db') }), 1_000, WARMUP_BATCHED);
-    await run(() => openSqliteStore({ file: join(dir, 'warmup-single.db') }), 1, WARMUP_SINGLE);
-    const sqliteBatched = await run(() => openSqliteStore({ file: join(dir, 'batched.db') }), 1_000, orders);
-    const sqliteSingle = await run(() => openSqliteStore({ file: join(dir, 'single.db') }), 1, orders);
-    report.sqlite = { batched: sqliteBatched, oneByOne: sqliteSingle, ratio: round(sqliteBatched / sqliteSingle, 1) };
+    let n = 0;
+    report.sqlite = await measure((maxBatch, count) => run(() => openSqliteStore({ file: join(dir, `run${++n}.db`) }), maxBatch, count));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   if (!args.includes('--no-pg')) {
-    const pgRun = async (maxBatch: number, count = orders): Promise<number> => {
+    report.postgres = await measure(async (maxBatch, count) => {
       const db = await createTestDatabase();
       try {
         return await run(() => openPostgresStore({ url: db.url }), maxBatch, count);
       } finally {
         await db.drop();
       }
-    };
-    await pgRun(1_000, WARMUP_BATCHED);
-    await pgRun(1, WARMUP_SINGLE);
-    const batched = await pgRun(1_000);
-    const single = await pgRun(1);
-    report.postgres = { batched, oneByOne: single, ratio: round(batched / single, 1) };
+    });
   }
   if (json) {
-    console.log(JSON.stringify({ orders, node: process.version, ...report, target: { ratio: 20 } }));
+    console.log(JSON.stringify({ orders, rounds: ROUNDS, node: process.version, ...report, target: { ratio: 20 } }));
     return;
   }
-  console.log(`bench:ingest — ${orders} acknowledged bids (hold, match, lease, transfers, journal) through the command loop, ${process.version}`);
+  console.log(`bench:ingest — ${orders} acknowledged bids (hold, match, lease, transfers, journal) through the command loop, median of ${ROUNDS} rounds, ${process.version}`);
   for (const [name, r] of Object.entries(report)) {
     console.log(`${name.padEnd(9)} group commit ${String(r.batched).padStart(7)} orders/s   one transaction per order ${String(r.oneByOne).padStart(6)} orders/s   ratio ${r.ratio}× (target ≥ 20×)`);
   }
