@@ -235,6 +235,60 @@ describe.each(adapters)('command loop on $name', (adapter) => {
     await store.close();
   });
 
+  it('applies a large next batch in slices while a commit is in flight, and answers every command in order', async () => {
+    const store = await adapter.open();
+    await store.migrate();
+    const loop = await CommandLoop.open(new ExchangeCore(catalog), store, new Projection(catalog.accelerators), { clock: () => T0 + 300 * 3_600_000 });
+    const commit = store.commit.bind(store);
+    let commits = 0;
+    store.commit = async (batch) => {
+      commits++;
+      await new Promise((r) => setTimeout(r, 20));
+      return commit(batch);
+    };
+    const before = await store.lastJournalSeq();
+    const order: number[] = [];
+    const first = loop.submit({ type: 'openAccount', now: 0, userId: 'sl-0' }).then(() => order.push(0));
+    await new Promise((r) => setImmediate(r)); // the first batch (one command) is committing now
+    const rest = Array.from({ length: 300 }, (_, i) => loop.submit({ type: 'openAccount', now: 0, userId: `sl-${i + 1}` }).then(() => order.push(i + 1)));
+    await Promise.all([first, ...rest]);
+    expect(order).toEqual(Array.from({ length: 301 }, (_, i) => i));
+    expect(commits).toBeLessThanOrEqual(3); // the 300 applied while the first committed: one or two more commits, not one per slice
+    expect(await store.lastJournalSeq()).toBe(before + 301);
+    await store.close();
+  });
+
+  it('stops (fail-stop) when the core throws while a commit is in flight: the committing batch is answered, the next is rejected and never stored', async () => {
+    const store = await adapter.open();
+    await store.migrate();
+    let fatal = 0;
+    const core = new ExchangeCore(catalog);
+    const apply = core.apply.bind(core);
+    core.apply = (command) => {
+      if (command.type === 'openAccount' && command.userId === 'ct-boom') throw new Error('core bug');
+      return apply(command);
+    };
+    const loop = await CommandLoop.open(core, store, new Projection(catalog.accelerators), {
+      clock: () => T0 + 400 * 3_600_000,
+      onFatal: () => void fatal++,
+    });
+    const commit = store.commit.bind(store);
+    store.commit = async (batch) => {
+      await new Promise((r) => setTimeout(r, 20));
+      return commit(batch);
+    };
+    const before = await store.lastJournalSeq();
+    const committing = loop.submit({ type: 'openAccount', now: 0, userId: 'ct-0' });
+    await new Promise((r) => setImmediate(r)); // committing now
+    const next = ['ct-1', 'ct-boom', 'ct-2'].map((userId) => loop.submit({ type: 'openAccount', now: 0, userId }));
+    await expect(committing).resolves.toMatchObject({ ok: true });
+    const outcomes = await Promise.allSettled(next);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(fatal).toBe(1);
+    expect(await store.lastJournalSeq()).toBe(before + 1);
+    await store.close();
+  });
+
   it('stops (fail-stop) when a commit fails, and refuses further commands', async () => {
     const store = await adapter.open();
     let fatal: unknown = null;

@@ -15,10 +15,11 @@
  *
  * Everything is fed from the command loop: `prepare(batch)` when a batch is sealed for its commit
  * (it reads the changed books and balances, memory being exactly at that batch), and what it
- * returns once the batch is durable: the feed never reports what the store might still lose. (A book's first
- * snapshot reads the in-memory core, which can be up to two batches ahead of the store while
- * they commit; deltas are absolute levels, so the book is right again after the next one, and a
- * failed commit stops the process.)
+ * returns once the batch is durable: deltas never report what the store might still lose. (A
+ * first snapshot, of a book or of a user's balances, reads the in-memory core, which can be up
+ * to two batches ahead of the store, the second partly applied; levels and balances are
+ * absolute, so the client is right again after the next delta, and a failed commit stops the
+ * process.)
  *
  * Limits: subscriptions per socket, message size (ws maxPayload), incoming message rate, clients,
  * a per-client send buffer (a slow reader is closed with 1013), ping/pong heartbeats, and an
@@ -127,7 +128,7 @@ export interface Balances {
 }
 
 interface Sub {
-  /** Publish count at subscribe time: user-channel batches up to it are covered by the snapshot. */
+  /** Prepare count at subscribe time: user-channel batches up to it are covered by the snapshot. */
   readonly since: number;
   /** Snapshot not sent yet (trades: the store is being read); deltas wait here. */
   pending: string[] | null;
@@ -274,7 +275,8 @@ export class LiveFeed {
   private readonly leaseOwners = new Map<string, readonly string[]>();
   /** User-channel work runs in order (an owner lookup may wait for the store). */
   private userChain: Promise<void> = Promise.resolve();
-  private publishCount = 0;
+  /** Batches prepared so far: a user subscription gets the user events of batches prepared after it. */
+  private prepareCount = 0;
   private wss: WebSocketServer | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private detach: (() => void) | null = null;
@@ -357,6 +359,7 @@ export class LiveFeed {
    * Returns what sends them, to call once the batch is durable.
    */
   prepare(batch: AppliedEntries): () => void {
+    const k = ++this.prepareCount;
     const changedMarkets = new Set<string>();
     const trades: [channel: string, data: PublicTrade][] = [];
     const userItems: UserItem[] = [];
@@ -420,7 +423,6 @@ export class LiveFeed {
     for (const market of changedMarkets) if (this.channelSubs.has(`book:${market}`) && this.books.has(market)) books.push(this.depth(market));
     for (const u of touchedUsers) userItems.push({ owners: [u], data: { type: 'balance', ...this.balances(u) } });
     return () => {
-      const k = ++this.publishCount;
       for (const [channel, trade] of trades) this.deliverPublic(channel, trade);
       for (const book of books) this.deliverBook(book);
       if (userItems.length === 0) return;
@@ -480,7 +482,7 @@ export class LiveFeed {
    */
   notifyUser(userId: string, data: object): void {
     if (!this.userSubs.has(userId)) return;
-    const k = this.publishCount;
+    const k = this.prepareCount;
     this.userChain = this.userChain.then(() => this.deliverUser(k + 1, [{ owners: [userId], data }])).catch((err: unknown) => this.o.log?.warn({ err }, 'live feed: user delivery failed'));
   }
 
@@ -676,7 +678,7 @@ export class LiveFeed {
     }
     // Subscribing again replaces the subscription in place (the channel keeps its seq): that is
     // how a client recovers from a gap.
-    const sub: Sub = { since: this.publishCount, pending: null };
+    const sub: Sub = { since: this.prepareCount, pending: null };
     c.subs.set(channel, sub);
     this.armIdle(c);
     if (kind === 'user') {

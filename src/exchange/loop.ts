@@ -26,7 +26,10 @@ interface Pending {
 export interface LoopOptions {
   /** Wall clock; the loop keeps command times monotonic. */
   readonly clock: () => number;
-  /** Most commands in one transaction. */
+  /**
+   * Most commands in one transaction. Memory can run up to two batches ahead of the store: one
+   * committing, the next being applied.
+   */
   readonly maxBatch?: number;
   /** Most commands waiting; beyond it `submit` refuses (back-pressure). */
   readonly maxQueue?: number;
@@ -54,7 +57,7 @@ export interface CommittedBatch extends AppliedEntries {
   readonly commitMs: number;
 }
 
-/** Commands applied between two looks at I/O while a commit is in flight (see `applyInto`). */
+/** Commands applied between two looks at I/O while a commit is in flight (see `drain`). */
 const APPLY_SLICE = 64;
 
 export class QueueFullError extends Error {
@@ -89,6 +92,8 @@ export class CommandLoop {
   ) {
     this.maxBatch = opts.maxBatch ?? 1_000;
     this.maxQueue = opts.maxQueue ?? 100_000;
+    if (!Number.isSafeInteger(this.maxBatch) || this.maxBatch < 1) throw new RangeError('loop: maxBatch must be a positive integer');
+    if (!Number.isSafeInteger(this.maxQueue) || this.maxQueue < 1) throw new RangeError('loop: maxQueue must be a positive integer');
   }
 
   /** Replays the journal into `core` and `projection`, verifies it, and returns a running loop. */
@@ -158,10 +163,9 @@ export class CommandLoop {
    * batch, and its commit starts. While that commit is in flight, commands that arrive are applied
    * at once into the next batch (PostgreSQL's server writes meanwhile; SQLite's commit runs on
    * this thread, so there the overlap is small); when the commit is done, that batch is sealed and
-   * its commit starts. So one batch commits while the
-   * next fills, and callers are answered, in order, only after their own batch is durable. If a
-   * commit fails, every later command, applied or not, is rejected and the process stops
-   * (fail-stop): memory is ahead of the store.
+   * its commit starts. So one batch commits while the next fills, and callers are answered, in
+   * order, only after their own batch is durable. If a commit fails, every later command, applied
+   * or not, is rejected and the process stops (fail-stop): memory is ahead of the store.
    */
   private async drain(): Promise<void> {
     /** The commit in flight (it never rejects), and whether it is done. */
@@ -177,9 +181,14 @@ export class CommandLoop {
         const sent = this.sealed(sealed);
         if (sent === null) break;
         const f = { done: false, promise: this.commit(sealed, sent) };
-        void f.promise.then(() => {
+        const landed = (): void => {
           f.done = true;
           this.wake?.();
+        };
+        f.promise.then(landed, (e: unknown) => {
+          // `commit` handles its own failures; this is a throwing clock or onFatal: stop, never hang.
+          this.stop(e, []);
+          landed();
         });
         flight = f;
         continue;
@@ -187,10 +196,13 @@ export class CommandLoop {
       const room = this.maxBatch - (open === null ? 0 : open.batch.length);
       if (this.queue.length > 0 && room > 0) {
         open ??= { batch: [], applied: { rows: emptyRows(), journal: [], extra: [], outcomes: [], entries: [] } };
-        const taken = this.queue.splice(0, room);
+        // While a commit is in flight, APPLY_SLICE commands at a time with I/O let through in
+        // between: that commit's round trips go on, and its end is seen after every slice.
+        const taken = this.queue.splice(0, flight === null ? room : Math.min(room, APPLY_SLICE));
         const from = open.batch.length;
         for (const p of taken) open.batch.push(p);
-        if (!(await this.applyInto(open, from, flight !== null))) break;
+        if (!this.applyInto(open, from)) break;
+        if (flight !== null) await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
       if (flight === null) break; // nothing waiting, applied or in flight
@@ -254,26 +266,14 @@ export class CommandLoop {
     (this.opts.onFatal ?? defaultFatal)(e);
   }
 
-  /**
-   * Applies `open.batch` from `from` on to memory, into `open.applied`; false when the core threw
-   * or a commit failed meanwhile (the loop has stopped). While a commit is in flight
-   * (`yielding`), it applies APPLY_SLICE commands at a time and lets I/O callbacks run in between,
-   * so that commit's round trips and its answers do not wait for the whole batch.
-   */
-  private async applyInto(open: OpenBatch, from: number, yielding: boolean): Promise<boolean> {
-    const { batch, applied } = open;
+  /** Applies `open.batch` from `from` on to memory, into `open.applied`; false when the core threw (the loop has stopped). */
+  private applyInto(open: OpenBatch, from: number): boolean {
     try {
-      for (let i = from; i < batch.length; i += APPLY_SLICE) {
-        if (yielding && i > from) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          if (this.dead) return false;
-        }
-        this.applyAll(batch, applied, i, Math.min(i + APPLY_SLICE, batch.length));
-      }
+      this.applyAll(open.batch, open.applied, from, open.batch.length);
     } catch (e) {
       // A throw from the core is a bug, and memory may be half-changed: stop (fail-stop)
       // exactly as for a failed commit; a restart rebuilds memory from the store.
-      this.stop(e, batch);
+      this.stop(e, open.batch);
       return false;
     }
     return true;
