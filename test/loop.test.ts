@@ -280,9 +280,9 @@ describe.each(adapters)('command loop on $name', (adapter) => {
     const before = await store.lastJournalSeq();
     const committing = loop.submit({ type: 'openAccount', now: 0, userId: 'ct-0' });
     await new Promise((r) => setImmediate(r)); // committing now
-    const next = ['ct-1', 'ct-boom', 'ct-2'].map((userId) => loop.submit({ type: 'openAccount', now: 0, userId }));
+    const next = Promise.allSettled(['ct-1', 'ct-boom', 'ct-2'].map((userId) => loop.submit({ type: 'openAccount', now: 0, userId })));
     await expect(committing).resolves.toMatchObject({ ok: true });
-    const outcomes = await Promise.allSettled(next);
+    const outcomes = await next;
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
     expect(fatal).toBe(1);
     expect(await store.lastJournalSeq()).toBe(before + 1);
