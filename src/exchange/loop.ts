@@ -174,8 +174,21 @@ export class CommandLoop {
     let open: OpenBatch | null = null;
     while (!this.dead) {
       if (flight?.done) flight = null;
+      const room = this.maxBatch - (open === null ? 0 : open.batch.length);
+      if (this.queue.length > 0 && room > 0) {
+        open ??= { batch: [], applied: { rows: emptyRows(), journal: [], extra: [], outcomes: [], entries: [] } };
+        // While a commit is in flight, APPLY_SLICE commands at a time with I/O let through in
+        // between, so that commit's round trips go on. Commands already waiting fill the batch
+        // (up to maxBatch) before it is sealed: bigger batches, fewer commits.
+        const taken = this.queue.splice(0, flight === null ? room : Math.min(room, APPLY_SLICE));
+        const from = open.batch.length;
+        for (const p of taken) open.batch.push(p);
+        if (!this.applyInto(open, from)) break;
+        if (flight !== null) await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
       if (open !== null && flight === null) {
-        // Nothing committing: the applied batch goes now; commands still waiting join the next.
+        // Nothing committing, and nothing waiting that fits: the applied batch goes now.
         const sealed = open;
         open = null;
         const sent = this.sealed(sealed);
@@ -191,18 +204,6 @@ export class CommandLoop {
           landed();
         });
         flight = f;
-        continue;
-      }
-      const room = this.maxBatch - (open === null ? 0 : open.batch.length);
-      if (this.queue.length > 0 && room > 0) {
-        open ??= { batch: [], applied: { rows: emptyRows(), journal: [], extra: [], outcomes: [], entries: [] } };
-        // While a commit is in flight, APPLY_SLICE commands at a time with I/O let through in
-        // between: that commit's round trips go on, and its end is seen after every slice.
-        const taken = this.queue.splice(0, flight === null ? room : Math.min(room, APPLY_SLICE));
-        const from = open.batch.length;
-        for (const p of taken) open.batch.push(p);
-        if (!this.applyInto(open, from)) break;
-        if (flight !== null) await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
       if (flight === null) break; // nothing waiting, applied or in flight
