@@ -17,6 +17,23 @@ interface Entry {
 
 const fakeBid = (id: string): FBid => ({ id, stampA: 0, stampB: 0 }) as unknown as FBid;
 
+/**
+ * `count` bids inserted in order with keys from `key()` (seq and stamp 1, 2, …), each stamped as
+ * in an open index (`stampB`) or a regional one (`stampA`).
+ */
+function fill(index: BidIndex, open: boolean, count: number, prefix: string, key: () => number): Entry[] {
+  const entries: Entry[] = [];
+  for (let i = 0; i < count; i++) {
+    const bid = fakeBid(`${prefix}${i}`);
+    const e: Entry = { bid, key: key(), seq: i + 1, stamp: i + 1 };
+    if (open) bid.stampB = e.stamp;
+    else bid.stampA = e.stamp;
+    index.insert(bid, e.key, e.seq, e.stamp);
+    entries.push(e);
+  }
+  return entries;
+}
+
 function sorted(live: Iterable<Entry>): Entry[] {
   return [...live].sort((a, b) => a.key - b.key || a.seq - b.seq);
 }
@@ -58,15 +75,7 @@ describe('BidIndex', () => {
   it('a cursor walks in order from a position while entries ahead of it leave', () => {
     const rng = new Rng(7);
     const index = new BidIndex(true);
-    const entries: Entry[] = [];
-    for (let i = 0; i < 500; i++) {
-      const bid = fakeBid(`b${i}`);
-      const e: Entry = { bid, key: -rng.int(0, 60), seq: i + 1, stamp: i + 1 };
-      bid.stampB = e.stamp;
-      index.insert(bid, e.key, e.seq, e.stamp);
-      entries.push(e);
-    }
-    const order = sorted(entries);
+    const order = sorted(fill(index, true, 500, 'b', () => -rng.int(0, 60)));
     const from = order[100]!;
     const cursor = new BidCursor().start(index, from.key, from.seq);
     const seen: FBid[] = [];
@@ -96,17 +105,9 @@ describe('BidIndex', () => {
   it('reports keys times a scale, and starts a scaled walk at the first entry at or after any position', () => {
     const rng = new Rng(7);
     const index = new BidIndex(false);
-    const entries: Entry[] = [];
-    for (let i = 0; i < 400; i++) {
-      const bid = fakeBid(`c${i}`);
-      bid.stampA = i + 1;
-      // Minus a limit per P-hour, with many repeats (equal keys, told apart by seq).
-      const e = { bid, key: -rng.int(100, 160), seq: i + 1, stamp: i + 1 };
-      index.insert(bid, e.key, e.seq, e.stamp);
-      entries.push(e);
-    }
+    // Minus a limit per P-hour, with many repeats (equal keys, told apart by seq).
+    const order = sorted(fill(index, false, 400, 'c', () => -rng.int(100, 160)));
     const scale = 3_120;
-    const order = sorted(entries);
     const cursor = new BidCursor();
     // From positions on entries, between them, and beyond both ends (keys in scaled units).
     const froms: [number, number][] = [[-Infinity, 0], [-170 * scale, 0], [-90 * scale, 0]];
