@@ -176,7 +176,7 @@ export class CommandLoop {
       if (flight?.done) flight = null;
       const room = this.maxBatch - (open === null ? 0 : open.batch.length);
       if (this.queue.length > 0 && room > 0) {
-        open ??= { batch: [], applied: { rows: emptyRows(), journal: [], extra: [], outcomes: [], entries: [] } };
+        open ??= { batch: [], applied: { rows: emptyRows(), journal: [], extra: [], outcomes: [] } };
         // While a commit is in flight, APPLY_SLICE commands at a time with I/O let through in
         // between, so that commit's round trips go on. Commands already waiting fill the batch
         // (up to maxBatch) before it is sealed: bigger batches, fewer commits.
@@ -191,9 +191,9 @@ export class CommandLoop {
         // Nothing committing, and nothing waiting that fits: the applied batch goes now.
         const sealed = open;
         open = null;
-        const sent = this.sealed(sealed);
-        if (sent === null) break;
-        const f = { done: false, promise: this.commit(sealed, sent) };
+        const hooks = this.sealed(sealed);
+        if (hooks === null) break;
+        const f = { done: false, promise: this.commit(sealed, hooks) };
         const landed = (): void => {
           f.done = true;
           this.wake?.();
@@ -220,7 +220,7 @@ export class CommandLoop {
   }
 
   /** Commits a sealed batch, then answers its callers and publishes it. Never rejects. */
-  private async commit(open: OpenBatch, sent: ((committed: CommittedBatch) => void) | undefined): Promise<void> {
+  private async commit(open: OpenBatch, { entries, sent }: SealedHooks): Promise<void> {
     const { batch, applied } = open;
     const started = this.opts.clock();
     try {
@@ -229,7 +229,7 @@ export class CommandLoop {
       this.stop(e, batch);
       return;
     }
-    const { outcomes, entries } = applied;
+    const { outcomes } = applied;
     for (let i = 0; i < outcomes.length; i++) batch[i]!.resolve(outcomes[i]!.result);
     const { onCommitted } = this.opts;
     if ((onCommitted === undefined && sent === undefined) || entries.length === 0) return;
@@ -244,14 +244,18 @@ export class CommandLoop {
   }
 
   /**
-   * Seals a batch: memory is exactly at its end now, so `onApplied` reads it here. Returns what
-   * the hook gave back; null when the hook threw (the loop has stopped).
+   * Seals a batch: memory is exactly at its end now, so `onApplied` reads it here. Returns the
+   * batch's journaled commands for the hooks (none without hooks) and what `onApplied` gave back;
+   * null when the hook threw (the loop has stopped).
    */
-  private sealed(open: OpenBatch): ((committed: CommittedBatch) => void) | undefined | null {
-    const { onApplied } = this.opts;
-    if (onApplied === undefined || open.applied.entries.length === 0) return undefined;
+  private sealed(open: OpenBatch): SealedHooks | null {
+    const { onApplied, onCommitted } = this.opts;
+    if (onApplied === undefined && onCommitted === undefined) return NO_HOOKS;
+    const entries: CommittedBatch['entries'][number][] = [];
+    for (const o of open.applied.outcomes) if (o.seq > 0) entries.push({ command: o.command!, result: o.result, seq: o.seq });
+    if (onApplied === undefined || entries.length === 0) return { entries, sent: undefined };
     try {
-      return onApplied(open.applied);
+      return { entries, sent: onApplied({ entries }) };
     } catch (e) {
       this.stop(e, open.batch);
       return null;
@@ -304,20 +308,24 @@ export class CommandLoop {
       const more = p.extras?.(result);
       if (more) applied.extra.push(more);
       applied.outcomes.push({ result, command, seq });
-      if (seq > 0) applied.entries.push({ command: command!, result, seq });
     }
   }
 }
 
-interface AppliedBatch extends AppliedEntries {
+interface AppliedBatch {
   readonly rows: ProjectedRows;
   readonly journal: JournalEntry[];
   readonly extra: Omit<CommitBatch, 'journal'>[];
   /** One per pending of the batch, in order. */
   readonly outcomes: { readonly result: CoreResult; readonly command: CoreCommand | null; readonly seq: number }[];
-  /** The journaled commands (seq > 0), for the hooks. */
-  readonly entries: { readonly command: CoreCommand; readonly result: CoreResult; readonly seq: number }[];
 }
+
+/** What the hooks get of a sealed batch: its journaled commands, and what `onApplied` returned. */
+interface SealedHooks {
+  readonly entries: CommittedBatch['entries'];
+  readonly sent: ((committed: CommittedBatch) => void) | undefined;
+}
+const NO_HOOKS: SealedHooks = { entries: [], sent: undefined };
 
 /** A batch being applied (or applied and waiting for its commit): its callers, in order, and what it produced. */
 interface OpenBatch {
