@@ -8,7 +8,7 @@ import { authenticateRequest } from './identity.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { LiveFeed } from './ws.js';
-import type { AppliedEntries, CommittedBatch } from '../exchange/loop.js';
+import type { OnApplied } from '../exchange/loop.js';
 import type { MiddlewareHandler } from 'hono';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ApiEnv } from './context.js';
@@ -17,7 +17,7 @@ export interface Edge {
   readonly middleware?: readonly MiddlewareHandler[];
   readonly routes?: (app: OpenAPIHono<ApiEnv>) => void;
   /** The loop's `onApplied` (see LoopOptions): read memory now, send once committed. */
-  readonly onApplied?: (batch: AppliedEntries) => ((committed: CommittedBatch) => void) | undefined;
+  readonly onApplied?: OnApplied;
   readonly attach?: (server: Server) => void;
   readonly close?: () => Promise<void> | void;
 }

@@ -16,7 +16,7 @@ import { type AppExtensions, createApp, createRuntime } from '../api/app.js';
 import { type ApiConfig, type AppContext, DEFAULT_API_CONFIG } from '../api/context.js';
 import { listAccelerators, listRegions } from '../core/catalog/index.js';
 import { ExchangeCore } from '../exchange/core.js';
-import { type AppliedEntries, CommandLoop, type CommittedBatch } from '../exchange/loop.js';
+import { CommandLoop, type OnApplied } from '../exchange/loop.js';
 import { Projection } from '../exchange/projection.js';
 import { Rng } from '../sim/prng.js';
 import { DEFAULT_SQLITE_FILE, openStore, type Store } from '../store/index.js';
@@ -49,7 +49,7 @@ export interface ServeOptions {
 
 export interface ServeExtension extends AppExtensions {
   /** The loop's `onApplied` (live feed, metrics): read memory when a batch is applied, send once it is committed. */
-  readonly onApplied?: (batch: AppliedEntries) => ((committed: CommittedBatch) => void) | undefined;
+  readonly onApplied?: OnApplied;
   /** Once the server listens (e.g. the WebSocket upgrade). */
   readonly attach?: (server: Server) => void;
   /** At shutdown, after the server stops accepting and before the store closes. */
@@ -84,8 +84,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     await store.migrate();
     const catalog = { accelerators: listAccelerators(), regions: listRegions() };
     const core = new ExchangeCore(catalog);
-    const committed: ((batch: CommittedBatch) => void)[] = [];
-    const applied: NonNullable<ServeExtension['onApplied']>[] = [];
+    const applied: OnApplied[] = [];
+    // Set once the agent hub exists (it needs the loop).
+    let agents: AgentHub | null = null;
     const loop = await CommandLoop.open(core, store, new Projection(catalog.accelerators), {
       clock,
       onApplied: (batch) => {
@@ -95,16 +96,13 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           for (const send of sends) send?.(done);
         };
       },
-      onCommitted: (batch) => {
-        for (const f of committed) f(batch);
-      },
+      onCommitted: (batch) => agents?.onCommitted(batch),
     });
-    const agents = new AgentHub(loop, store, {
+    agents = new AgentHub(loop, store, {
       clock,
       ...(options.agentHeartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.agentHeartbeatIntervalMs }),
       log: (obj, msg) => log(JSON.stringify({ level: 'warn', name: 'agents', msg, ...obj })),
     });
-    committed.push((batch) => agents.onCommitted(batch));
     const config = { ...DEFAULT_API_CONFIG, ...options.config, ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }) };
     const ctx: AppContext = { loop, store, core, clock, config, agents };
     // By default the live feed (WebSocket) and /metrics ride along; tests may pass their own.

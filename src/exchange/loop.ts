@@ -41,13 +41,16 @@ export interface LoopOptions {
    * What it returns is called once the batch is durable and its callers are answered: send what
    * was read then. By that time commands of the next batch may already be applied (not committed).
    */
-  readonly onApplied?: (batch: AppliedEntries) => ((committed: CommittedBatch) => void) | undefined;
+  readonly onApplied?: OnApplied;
   /**
    * Called after each committed batch with its commands and results (metrics, pushing leases to
    * agents). Memory may be one batch ahead of it by then: read memory in `onApplied` instead.
    */
   readonly onCommitted?: (batch: CommittedBatch) => void;
 }
+
+/** The loop's `onApplied` hook (see LoopOptions): reads memory when a batch is sealed, returns what to do once it is committed. */
+export type OnApplied = (batch: AppliedEntries) => ((committed: CommittedBatch) => void) | undefined;
 
 export interface AppliedEntries {
   readonly entries: readonly { readonly command: CoreCommand; readonly result: CoreResult; readonly seq: number }[];
