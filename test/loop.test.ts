@@ -238,7 +238,14 @@ describe.each(adapters)('command loop on $name', (adapter) => {
   it('applies a large next batch in slices while a commit is in flight, and answers every command in order', async () => {
     const store = await adapter.open();
     await store.migrate();
-    const loop = await CommandLoop.open(new ExchangeCore(catalog), store, new Projection(catalog.accelerators), { clock: () => T0 + 300 * 3_600_000 });
+    const core = new ExchangeCore(catalog);
+    const apply = core.apply.bind(core);
+    let applied = 0;
+    core.apply = (command) => {
+      applied++;
+      return apply(command);
+    };
+    const loop = await CommandLoop.open(core, store, new Projection(catalog.accelerators), { clock: () => T0 + 300 * 3_600_000 });
     const commit = store.commit.bind(store);
     let commits = 0;
     store.commit = async (batch) => {
@@ -248,10 +255,16 @@ describe.each(adapters)('command loop on $name', (adapter) => {
     };
     const before = await store.lastJournalSeq();
     const order: number[] = [];
+    applied = 0; // not counting the replay of what earlier tests stored
     const first = loop.submit({ type: 'openAccount', now: 0, userId: 'sl-0' }).then(() => order.push(0));
     await new Promise((r) => setImmediate(r)); // the first batch (one command) is committing now
     const rest = Array.from({ length: 300 }, (_, i) => loop.submit({ type: 'openAccount', now: 0, userId: `sl-${i + 1}` }).then(() => order.push(i + 1)));
+    // I/O gets a turn between slices: a callback queued now runs before the 300 are all applied.
+    let appliedWhenIoRan = -1;
+    setImmediate(() => (appliedWhenIoRan = applied));
     await Promise.all([first, ...rest]);
+    expect(appliedWhenIoRan).toBeGreaterThan(1);
+    expect(appliedWhenIoRan).toBeLessThan(301);
     expect(order).toEqual(Array.from({ length: 301 }, (_, i) => i));
     expect(commits).toBeLessThanOrEqual(3); // the 300 applied while the first committed: one or two more commits, not one per slice
     expect(await store.lastJournalSeq()).toBe(before + 301);
