@@ -173,6 +173,17 @@ export class EngineBooks {
     const regionIds = cmd.regionIds;
     const found = this.choiceNode(list, regionIds, false)?.choice;
     if (found !== undefined) return found;
+    const cacheable = (regionIds === undefined || regionIds.length <= 64) && this.choiceCount < 10_000;
+    // The same regions named in another order are the same choice: found under the regions
+    // sorted (and without repeats), and remembered under this order too.
+    const sorted = regionIds !== undefined && regionIds.length > 1 ? [...new Set(regionIds)].sort() : undefined;
+    if (sorted !== undefined) {
+      const same = this.choiceNode(list, sorted, false)?.choice;
+      if (same !== undefined) {
+        if (cacheable) this.remember(list, regionIds, same);
+        return same;
+      }
+    }
     let accelerators = this.acceleratorSets.get(list);
     if (!accelerators) {
       accelerators = new Set(list);
@@ -180,11 +191,18 @@ export class EngineBooks {
     }
     const regions = regionIds ? new Set(regionIds) : null;
     const choice: Choice = { accelerators, regions, markets: this.compatibleMarkets(accelerators, regions), targets: null, computeTargets: null };
-    if ((regionIds === undefined || regionIds.length <= 64) && this.choiceCount < 10_000) {
-      this.choiceNode(list, regionIds, true)!.choice = choice;
-      this.choiceCount++;
+    if (cacheable) {
+      this.remember(list, regionIds, choice);
+      if (sorted !== undefined) this.remember(list, sorted, choice);
     }
     return choice;
+  }
+
+  /** Keep `choice` in the cache under (list, regionIds); every path counts against the cache's limit. */
+  private remember(list: readonly string[], regionIds: readonly string[] | undefined, choice: Choice): void {
+    const node = this.choiceNode(list, regionIds, true)!;
+    if (node.choice === undefined) this.choiceCount++;
+    node.choice = choice;
   }
 
   /** The choice cache's node of (accelerator list, region ids), made on the way with `make`; else undefined where the path ends. */

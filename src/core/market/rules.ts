@@ -299,6 +299,12 @@ interface CompatCache {
   readonly ids: IdTrie;
   idNodes: number;
   readonly byKey: Map<string, readonly string[]>;
+  /**
+   * Every list the cache handed out, by its ids joined: the same accelerators named in another
+   * order (or another class with the same members) get the same array. The engine keys its
+   * per-bid choices by the list's identity, so equal lists must be one array.
+   */
+  readonly lists: Map<string, readonly string[]>;
 }
 const CACHE_LIMIT = 10_000;
 const compatCaches = new WeakMap<CatalogIndex, CompatCache>();
@@ -310,7 +316,7 @@ function cacheOf(catalog: CatalogIndex): CompatCache {
   if (catalog === lastCatalog) return lastCache!;
   let cache = compatCaches.get(catalog);
   if (cache === undefined) {
-    cache = { ids: { list: undefined, next: null }, idNodes: 0, byKey: new Map() };
+    cache = { ids: { list: undefined, next: null }, idNodes: 0, byKey: new Map(), lists: new Map() };
     compatCaches.set(catalog, cache);
   }
   lastCatalog = catalog;
@@ -354,16 +360,26 @@ export function compatibleAcceleratorList(bid: Pick<PlaceBid, 'acceleratorIds' |
       }
       at = child;
     }
-    return (at.list ??= computeCompatible(bid, catalog));
+    return (at.list ??= interned(cache, computeCompatible(bid, catalog)));
   }
   const key = classKey(bid);
   if (key === null) return computeCompatible(bid, catalog);
-  const byKey = cacheOf(catalog).byKey;
+  const cache = cacheOf(catalog);
+  const byKey = cache.byKey;
   let list = byKey.get(key);
   if (list === undefined) {
-    list = computeCompatible(bid, catalog);
+    list = interned(cache, computeCompatible(bid, catalog));
     if (byKey.size < CACHE_LIMIT) byKey.set(key, list);
   }
+  return list;
+}
+
+/** The cache's one array equal to `list` (which becomes it when there is none and room is left). */
+function interned(cache: CompatCache, list: readonly string[]): readonly string[] {
+  const key = JSON.stringify(list);
+  const known = cache.lists.get(key);
+  if (known !== undefined) return known;
+  if (cache.lists.size < CACHE_LIMIT) cache.lists.set(key, list);
   return list;
 }
 
