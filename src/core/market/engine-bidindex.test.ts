@@ -127,3 +127,133 @@ describe('BidIndex', () => {
     }
   });
 });
+
+describe('BidIndex chunks', () => {
+  /** Insert `keys` in turn (seq and stamp 1, 2, …), checking the bookkeeping after each. */
+  function build(keys: readonly number[], check = true): { index: BidIndex; entries: Entry[] } {
+    let i = 0;
+    const index = new BidIndex(false);
+    const entries = fill(index, false, keys.length, 'k', () => keys[i++]!);
+    if (check) expect(index.problem()).toBeNull();
+    return { index, entries };
+  }
+  const kill = (index: BidIndex, e: Entry): void => {
+    e.bid.stampA = 0;
+    index.remove(e.key, e.stamp);
+  };
+
+  it('splits chunks filled in ascending, descending and one-key order, and at their first entry', () => {
+    const n = 1500;
+    for (const keys of [
+      Array.from({ length: n }, (_, i) => i),
+      Array.from({ length: n }, (_, i) => -i),
+      Array.from({ length: n }, () => 5),
+      // Each new entry first in the index: every insert lands at position 0 of chunk 0.
+      Array.from({ length: n }, (_, i) => 1e12 - i * 1e6),
+    ]) {
+      const { index, entries } = build(keys);
+      expect(index.size).toBe(n);
+      expect([...index.entries()]).toEqual(sorted(entries).map((e) => e.bid));
+    }
+  });
+
+  it('drops a chunk its removals empty, and refills the index after it emptied', () => {
+    const rng = new Rng(11);
+    const { index, entries } = build(Array.from({ length: 1000 }, () => rng.int(-1e12, 1e12)));
+    const order = sorted(entries);
+    // A run from the middle (whole chunks), then everything else from both ends.
+    for (const e of order.slice(300, 700)) kill(index, e);
+    expect(index.problem()).toBeNull();
+    expect([...index.entries()]).toEqual([...order.slice(0, 300), ...order.slice(700)].map((e) => e.bid));
+    const rest = [...order.slice(0, 300).reverse(), ...order.slice(700)];
+    for (let i = 0; i < rest.length; i++) {
+      kill(index, rest[i]!);
+      if (i % 37 === 0) expect(index.problem()).toBeNull();
+    }
+    expect(index.size).toBe(0);
+    expect([...index.entries()]).toEqual([]);
+    expect(new BidCursor().start(index, -Infinity, 0).peek()).toBe(false);
+    const again = fill(index, false, 300, 'r', () => rng.int(0, 9));
+    expect(index.problem()).toBeNull();
+    expect([...index.entries()]).toEqual(sorted(again).map((e) => e.bid));
+  });
+
+  it('reuses the room of removed entries in a full chunk, the re-inserted bid among them', () => {
+    // One key: every entry goes to the last chunk; remove most, then insert again (an amend
+    // re-inserts the same bid with a new seq and stamp while its old entry is still in the chunk).
+    const { index, entries } = build(Array.from({ length: 600 }, () => 7));
+    const live = new Set(entries);
+    let seq = 600;
+    const rng = new Rng(5);
+    for (let step = 0; step < 3000; step++) {
+      const e = [...live][rng.int(0, live.size - 1)]!;
+      kill(index, e);
+      live.delete(e);
+      const again: Entry = { bid: e.bid, key: rng.chance(0.5) ? 7 : rng.int(0, 14), seq: ++seq, stamp: seq };
+      e.bid.stampA = again.stamp;
+      index.insert(again.bid, again.key, again.seq, again.stamp);
+      live.add(again);
+      if (step % 101 === 0) expect(index.problem()).toBeNull();
+    }
+    expect(index.problem()).toBeNull();
+    expect([...index.entries()]).toEqual(sorted(live).map((e) => e.bid));
+  });
+
+  it('a small index reuses the room of removed entries before it grows', () => {
+    const { index, entries } = build([5, 3, 9, 1, 7, 2, 8, 4]);
+    const live = new Set(entries);
+    for (const e of [entries[1]!, entries[3]!, entries[6]!]) {
+      kill(index, e);
+      live.delete(e);
+    }
+    expect(index.problem()).toBeNull();
+    let seq = 100;
+    for (const key of [0, 6, 10, 3, 3, 11, 12, 13, 14, 15, 16, 17, 18]) {
+      const bid = fakeBid(`s${++seq}`);
+      const e: Entry = { bid, key, seq, stamp: seq };
+      bid.stampA = e.stamp;
+      index.insert(bid, e.key, e.seq, e.stamp);
+      live.add(e);
+      expect(index.problem()).toBeNull();
+      expect([...index.entries()]).toEqual(sorted(live).map((e) => e.bid));
+    }
+  });
+
+  it('a cursor finds its place again after inserts split its chunk and removals drop chunks', () => {
+    const rng = new Rng(3);
+    const { index, entries } = build(Array.from({ length: 400 }, (_, i) => 10 + i * 10));
+    const order = sorted(entries);
+    const all = [...entries];
+    let seq = 1000;
+    const add = (key: number): void => {
+      const bid = fakeBid(`x${++seq}`);
+      const e: Entry = { bid, key, seq, stamp: seq };
+      bid.stampA = e.stamp;
+      index.insert(bid, e.key, e.seq, e.stamp);
+      all.push(e);
+    };
+    const cursor = new BidCursor().start(index, -Infinity, 0);
+    const seen: FBid[] = [];
+    while (cursor.peek()) {
+      seen.push(cursor.item!);
+      const at = cursor.key;
+      cursor.step();
+      if (at % 10 !== 0) continue;
+      // At each original entry: inserts just behind the cursor (never reached) and just ahead
+      // of it and further on (splitting the chunk it is in and the next ones), and now and then
+      // removal of a run ahead (emptying whole chunks).
+      add(at - 1);
+      add(at + 5);
+      add(at + 5);
+      for (let k = 0; k < 3; k++) add(at + 10 * rng.int(1, 30) + 3);
+      if (rng.chance(0.05)) {
+        for (const e of order) if (e.key > at && e.key < at + 300 && e.bid.stampA === e.stamp) kill(index, e);
+      }
+    }
+    cursor.release();
+    expect(index.problem()).toBeNull();
+    const alive = sorted(all.filter((e) => e.bid.stampA === e.stamp));
+    expect([...index.entries()]).toEqual(alive.map((e) => e.bid));
+    expect(seen).toEqual(alive.filter((e) => e.key % 10 !== 9).map((e) => e.bid));
+  });
+});

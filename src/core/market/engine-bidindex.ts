@@ -4,8 +4,8 @@
  * (every accelerator and region it accepts), and nearly every bid limit is a key of its own, so a
  * level index (structures.ts: a level object and three arrays per key, a Map entry, and a sorted
  * key array spliced on every new key) cost most of placing a bid that rests. Here an insert
- * finds its chunk by a binary search over flat arrays and moves at most CHUNK entries of one
- * array; it allocates nothing in the common case.
+ * finds its chunk by a binary search over flat arrays, then its place by one over the chunk, and
+ * makes room with one `copyWithin` of the chunk's numbers; it allocates nothing in the common case.
  *
  * Removal is lazy, as in LevelIndex: the caller changes the item's stamp, then `remove` counts
  * the entry dead (an entry is live while its stamp equals its item's). Chunks drop dead entries
@@ -14,29 +14,60 @@
  */
 import type { FBid } from './engine-model.js';
 
-const CHUNK = 32;
-/** An entry is four slots of a chunk's array: key, seq and stamp when inserted, then the bid. */
+/**
+ * Large enough that a split is rare and the chunk firsts stay few (spliced on every split and
+ * dropped chunk: with 32, a book of 300k bids moved ~10 kB of them per insert); small enough that
+ * the `copyWithin` of an insert (half a chunk on average) stays short.
+ */
+const CHUNK = 128;
+/** The first chunk of an index starts this small and doubles (most indexes hold a few bids). */
+const FIRST_CHUNK = 8;
+/**
+ * An entry is four numbers of its chunk's `f`: key, seq, stamp when inserted, and where its bid
+ * is in the chunk's `b`. Keys are integers up to ~1e12 and seqs up to 2^53, exact in a double.
+ */
 const ENTRY = 4;
 
+/**
+ * Numbers in a Float64Array, bids apart: in one mixed array (as before) an insert spliced four
+ * slots (allocating the splice's result) and a key past the small integers was a heap number per
+ * entry. The bids stay where they were put (an entry points at its bid), so an insert moves the
+ * numbers only, with one memmove; compaction and splits put them back in entry order.
+ */
 interface Chunk {
-  /** Entries in (key, seq) order, ENTRY slots each: one array, so an insert touches one object. */
-  e: (number | FBid)[];
+  f: Float64Array;
+  /** The bids of the n entries at [0, n), in any order; null past n (keeps no bid alive). */
+  readonly b: (FBid | null)[];
+  /** Entries (live and removed) and room for them. */
+  n: number;
+  cap: number;
   live: number;
 }
+
+function newChunk(cap: number): Chunk {
+  const b: (FBid | null)[] = [];
+  for (let i = 0; i < cap; i++) b.push(null);
+  return { f: new Float64Array(cap * ENTRY), b, n: 0, cap, live: 0 };
+}
+
+/** Bids being put back in entry order (compaction, split): one array for all, so neither allocates. */
+const scratch: (FBid | null)[] = [];
+for (let i = 0; i < CHUNK; i++) scratch.push(null);
 
 /** Whether (k1, s1) comes before (k2, s2). */
 function lessThan(k1: number, s1: number, k2: number, s2: number): boolean {
   return k1 < k2 || (k1 === k2 && s1 < s2);
 }
 
-/** The first entry position in chunk array `e` at or after (key, seq). */
-function positionIn(e: readonly (number | FBid)[], key: number, seq: number): number {
+/** The first entry position in chunk `c` at or after (key, seq). */
+function positionIn(c: Chunk, key: number, seq: number): number {
+  const f = c.f;
   let lo = 0;
-  let hi = e.length / ENTRY;
+  let hi = c.n;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     const at = mid * ENTRY;
-    if (lessThan(e[at] as number, e[at + 1] as number, key, seq)) lo = mid + 1;
+    if (lessThan(f[at]!, f[at + 1]!, key, seq)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -65,10 +96,11 @@ export class BidIndex {
     return stamp === (this.slotB ? item.stampB : item.stampA);
   }
 
-  /** Whether entry `i` (a position, not a slot) of chunk array `e` is live. */
-  liveAt(e: readonly (number | FBid)[], i: number): boolean {
-    const item = e[i * ENTRY + 3] as FBid;
-    return e[i * ENTRY + 2] === (this.slotB ? item.stampB : item.stampA);
+  /** Whether entry `i` (a position, not a slot) of chunk `c` is live. */
+  liveAt(c: Chunk, i: number): boolean {
+    const at = i * ENTRY;
+    const item = c.b[c.f[at + 3]!]!;
+    return c.f[at + 2] === (this.slotB ? item.stampB : item.stampA);
   }
 
   /** The chunk that holds (or would hold) entry (key, seq): the last one starting at or before it, else 0. */
@@ -87,9 +119,9 @@ export class BidIndex {
 
   /** Record chunk `ci`'s first entry again (after it changed). */
   private setFirst(ci: number): void {
-    const e = this.chunks[ci]!.e;
-    this.firstKeys[ci] = e[0] as number;
-    this.firstSeqs[ci] = e[1] as number;
+    const f = this.chunks[ci]!.f;
+    this.firstKeys[ci] = f[0]!;
+    this.firstSeqs[ci] = f[1]!;
   }
 
   insert(item: FBid, key: number, seq: number, stamp: number): void {
@@ -97,86 +129,149 @@ export class BidIndex {
     this.version++;
     const chunks = this.chunks;
     if (chunks.length === 0) {
-      chunks.push({ e: [key, seq, stamp, item], live: 1 });
+      chunks.push(newChunk(FIRST_CHUNK));
       this.firstKeys.push(key);
       this.firstSeqs.push(seq);
-      return;
     }
     let ci = this.chunkOf(key, seq);
     let c = chunks[ci]!;
-    if (c.e.length >= CHUNK * ENTRY) {
-      if (c.live * ENTRY < c.e.length) this.compact(ci);
+    if (c.n === c.cap) {
+      if (c.live < c.n) {
+        this.compact(c);
+        this.setFirst(ci);
+      } else if (c.cap < CHUNK) this.grow(c);
       else {
         this.split(ci);
         ci = this.chunkOf(key, seq);
         c = chunks[ci]!;
       }
     }
-    const e = c.e;
-    const n = e.length;
-    c.live++;
-    if (lessThan(e[n - ENTRY] as number, e[n - ENTRY + 1] as number, key, seq)) {
-      e.push(key, seq, stamp, item);
-      return;
+    const f = c.f;
+    const n = c.n;
+    let at = n * ENTRY;
+    if (n > 0 && !lessThan(f[at - ENTRY]!, f[at - ENTRY + 1]!, key, seq)) {
+      at = positionIn(c, key, seq) * ENTRY;
+      f.copyWithin(at + ENTRY, at, n * ENTRY);
     }
-    const at = positionIn(e, key, seq) * ENTRY;
-    e.splice(at, 0, key, seq, stamp, item);
+    f[at] = key;
+    f[at + 1] = seq;
+    f[at + 2] = stamp;
+    f[at + 3] = n;
+    c.b[n] = item;
+    c.n = n + 1;
+    c.live++;
     if (at === 0) this.setFirst(ci);
   }
 
   /**
    * The entry with this key and stamp has died (its item's stamp was already changed). Found by
    * the stamp, not by seq: an amended bid leaves with a new seq (its entry keeps the old one).
+   * Its stamp becomes NaN (equal to no item's stamp, nor to any stamp `remove` looks for): so
+   * compaction tells the dead apart without reading their bids (a cache miss each).
    */
   remove(key: number, stamp: number): void {
     this.count--;
     const chunks = this.chunks;
     let ci = this.chunkOf(key, -Infinity);
     let c = chunks[ci]!;
-    for (let at = positionIn(c.e, key, -Infinity) * ENTRY; ; at += ENTRY) {
-      if (at === c.e.length) {
+    let at = positionIn(c, key, -Infinity) * ENTRY;
+    for (; ; at += ENTRY) {
+      if (at === c.n * ENTRY) {
         c = chunks[++ci]!;
         at = 0;
       }
-      if (c.e[at + 2] === stamp && c.e[at] === key) break;
+      if (c.f[at + 2] === stamp && c.f[at] === key) break;
     }
+    c.f[at + 2] = NaN;
     c.live--;
     if (c.live === 0) {
       chunks.splice(ci, 1);
       this.firstKeys.splice(ci, 1);
       this.firstSeqs.splice(ci, 1);
       this.version++;
-    } else if (c.e.length - c.live * ENTRY > (c.live + 16) * ENTRY) this.compact(ci);
+    } else if (c.n - c.live > c.live + CHUNK / 2) {
+      this.compact(c);
+      this.setFirst(ci);
+    }
   }
 
-  /** Drop the dead entries of chunk `ci` (in place: cursors re-find their place, see `version`). */
-  private compact(ci: number): void {
-    const e = this.chunks[ci]!.e;
+  /**
+   * Drop the removed entries of chunk `c`, its bids back in entry order (in place: cursors
+   * re-find their place, see `version`; the caller records its first again).
+   */
+  private compact(c: Chunk): void {
+    const f = c.f;
+    const b = c.b;
+    const n = c.n;
     let k = 0;
-    for (let at = 0; at < e.length; at += ENTRY) {
-      if (!this.liveAt(e, at / ENTRY)) continue;
-      if (k !== at) for (let j = 0; j < ENTRY; j++) e[k + j] = e[at + j]!;
-      k += ENTRY;
+    for (let i = 0; i < n; i++) {
+      const at = i * ENTRY;
+      const stamp = f[at + 2]!;
+      if (stamp !== stamp) continue;
+      const to = k * ENTRY;
+      scratch[k] = b[f[at + 3]!]!;
+      f[to] = f[at]!;
+      f[to + 1] = f[at + 1]!;
+      f[to + 2] = stamp;
+      f[to + 3] = k;
+      k++;
     }
-    e.length = k;
-    this.setFirst(ci);
+    for (let i = 0; i < k; i++) {
+      b[i] = scratch[i]!;
+      scratch[i] = null;
+    }
+    for (let i = k; i < n; i++) b[i] = null;
+    c.n = k;
     this.version++;
   }
 
-  /** Split full chunk `ci` (all live) in two halves. */
+  /** Double the room of full chunk `c` (all live): its entries stay where they are. */
+  private grow(c: Chunk): void {
+    const cap = Math.min(CHUNK, c.cap * 2);
+    const f = new Float64Array(cap * ENTRY);
+    f.set(c.f);
+    c.f = f;
+    for (let i = c.cap; i < cap; i++) c.b.push(null);
+    c.cap = cap;
+  }
+
+  /** Split full chunk `ci` (all live) in two halves, each's bids in entry order. */
   private split(ci: number): void {
     const c = this.chunks[ci]!;
-    const half = (c.e.length / ENTRY) >> 1;
-    const upper: Chunk = { e: c.e.slice(half * ENTRY), live: c.e.length / ENTRY - half };
-    c.e.length = half * ENTRY;
-    c.live = half;
+    const f = c.f;
+    const b = c.b;
+    const n = c.n;
+    const half = n >> 1;
+    const upper = newChunk(CHUNK);
+    const uf = upper.f;
+    for (let i = half; i < n; i++) {
+      const at = i * ENTRY;
+      const to = (i - half) * ENTRY;
+      upper.b[i - half] = b[f[at + 3]!]!;
+      uf[to] = f[at]!;
+      uf[to + 1] = f[at + 1]!;
+      uf[to + 2] = f[at + 2]!;
+      uf[to + 3] = i - half;
+    }
+    for (let i = 0; i < half; i++) {
+      const at = i * ENTRY;
+      scratch[i] = b[f[at + 3]!]!;
+      f[at + 3] = i;
+    }
+    for (let i = 0; i < half; i++) {
+      b[i] = scratch[i]!;
+      scratch[i] = null;
+    }
+    for (let i = half; i < n; i++) b[i] = null;
+    upper.n = upper.live = n - half;
+    c.n = c.live = half;
     this.chunks.splice(ci + 1, 0, upper);
-    this.firstKeys.splice(ci + 1, 0, upper.e[0] as number);
-    this.firstSeqs.splice(ci + 1, 0, upper.e[1] as number);
+    this.firstKeys.splice(ci + 1, 0, uf[0]!);
+    this.firstSeqs.splice(ci + 1, 0, uf[1]!);
     this.version++;
   }
 
-  /** What is wrong with the index's own bookkeeping (order, live counts, chunk firsts), or null (tests). */
+  /** What is wrong with the index's own bookkeeping (order, live counts, chunk firsts, bid slots), or null (tests). */
   problem(): string | null {
     let prevKey = -Infinity;
     let prevSeq = -Infinity;
@@ -184,18 +279,25 @@ export class BidIndex {
     if (this.firstKeys.length !== this.chunks.length || this.firstSeqs.length !== this.chunks.length) return 'chunk firsts';
     for (let ci = 0; ci < this.chunks.length; ci++) {
       const c = this.chunks[ci]!;
-      const n = c.e.length / ENTRY;
-      if (n === 0 || n > CHUNK || !Number.isInteger(n)) return `chunk ${ci} size ${c.e.length}`;
-      if (this.firstKeys[ci] !== c.e[0] || this.firstSeqs[ci] !== c.e[1]) return `chunk ${ci} first`;
+      const n = c.n;
+      if (n === 0 || n > c.cap || c.cap > CHUNK || c.f.length !== c.cap * ENTRY || c.b.length !== c.cap) return `chunk ${ci} size ${n} of ${c.cap}`;
+      if (this.firstKeys[ci] !== c.f[0] || this.firstSeqs[ci] !== c.f[1]) return `chunk ${ci} first`;
+      const slots = new Set<number>();
       let live = 0;
       for (let i = 0; i < n; i++) {
-        const key = c.e[i * ENTRY] as number;
-        const seq = c.e[i * ENTRY + 1] as number;
+        const at = i * ENTRY;
+        const key = c.f[at]!;
+        const seq = c.f[at + 1]!;
         if (!lessThan(prevKey, prevSeq, key, seq)) return `chunk ${ci} entry ${i} out of order`;
         prevKey = key;
         prevSeq = seq;
-        if (this.liveAt(c.e, i)) live++;
+        const slot = c.f[at + 3]!;
+        if (!Number.isInteger(slot) || slot < 0 || slot >= n || slots.has(slot) || c.b[slot] === null) return `chunk ${ci} entry ${i} bid slot ${slot}`;
+        slots.add(slot);
+        if (this.liveAt(c, i)) live++;
+        else if (!Number.isNaN(c.f[at + 2])) return `chunk ${ci} entry ${i} dead but not removed`;
       }
+      for (let i = n; i < c.cap; i++) if (c.b[i] !== null) return `chunk ${ci} keeps a bid past its end`;
       if (live !== c.live || live === 0) return `chunk ${ci} live ${c.live}, counted ${live}`;
       total += live;
     }
@@ -206,7 +308,7 @@ export class BidIndex {
   *entries(): Generator<FBid> {
     const out: FBid[] = [];
     for (const c of this.chunks) {
-      for (let i = 0; i < c.e.length / ENTRY; i++) if (this.liveAt(c.e, i)) out.push(c.e[i * ENTRY + 3] as FBid);
+      for (let i = 0; i < c.n; i++) if (this.liveAt(c, i)) out.push(c.b[c.f[i * ENTRY + 3]!]!);
     }
     yield* out;
   }
@@ -220,7 +322,7 @@ export class BidIndex {
 export class BidCursor {
   private index: BidIndex | null = null;
   private ci = 0;
-  /** Slot of the current entry in its chunk's array. */
+  /** Slot of the current entry in its chunk's `f`. */
   private at = 0;
   private version = -1;
   /** The position to find again: the first entry at or after (atKey, atSeq). */
@@ -271,14 +373,19 @@ export class BidCursor {
     }
     const slotB = index.slotB;
     while (this.ci < chunks.length) {
-      const e = chunks[this.ci]!.e;
-      for (let at = this.at; at < e.length; at += ENTRY) {
-        const item = e[at + 3] as FBid;
-        if (e[at + 2] === (slotB ? item.stampB : item.stampA)) {
+      const c = chunks[this.ci]!;
+      const f = c.f;
+      const end = c.n * ENTRY;
+      for (let at = this.at; at < end; at += ENTRY) {
+        const stamp = f[at + 2]!;
+        // A removed entry (NaN) is passed without reading its bid.
+        if (stamp !== stamp) continue;
+        const item = c.b[f[at + 3]!]!;
+        if (stamp === (slotB ? item.stampB : item.stampA)) {
           this.at = at;
-          this.storedKey = e[at] as number;
+          this.storedKey = f[at]!;
           this.key = this.storedKey * this.scale;
-          this.seq = e[at + 1] as number;
+          this.seq = f[at + 1]!;
           this.item = item;
           return true;
         }
@@ -302,6 +409,6 @@ export class BidCursor {
     const seq = this.atSeq;
     const ci = chunks.length === 0 ? 0 : this.index!.chunkOf(key, seq);
     this.ci = ci;
-    this.at = ci < chunks.length ? positionIn(chunks[ci]!.e, key, seq) * ENTRY : 0;
+    this.at = ci < chunks.length ? positionIn(chunks[ci]!, key, seq) * ENTRY : 0;
   }
 }
