@@ -852,6 +852,54 @@ describe.each(adapters)('store contract: $name', ({ name, setup }) => {
     expect((await store.leaseLogs({ leaseId: 'nul-l1', afterSeq: 0, limit: 10 })).map((l) => l.line)).toEqual(['x\ufffdy\ufffd']);
   });
 
+  it('writes a big batch (binary arrays on PostgreSQL) exactly: any text, nulls and extreme integers', async () => {
+    // PostgreSQL passes a statement of 50 rows or more as binary arrays, a smaller one as JSON:
+    // the same values must come back either way. (SQLite may store one U+FFFD per byte of a lone
+    // surrogate, PostgreSQL one per surrogate: `one` folds runs of them.)
+    const strange = ['', 'ascii', '用户 算力 🚀', 'a\ud800b', '\udc00', 'x\u0000y', 'é'.repeat(47), 'z'.repeat(48), `${'长'.repeat(3_000)}🚀`];
+    const one = (s: string | null | undefined): string | null | undefined => (typeof s === 'string' ? s.replace(/\ufffd+/g, '\ufffd') : s);
+    const stored = (s: string): string => s.replaceAll('\u0000', '\ufffd').replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+    const orders = Array.from({ length: 30 }, (_, i) =>
+      order(`big-o${i}`, {
+        specJson: JSON.stringify({ note: strange[i % strange.length] }),
+        remaining: [0, -1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 2 ** 32, -(2 ** 32) - 1][i % 6]!,
+        priceFen: i * 4_294_967_297,
+        createdAtMs: T0 + i,
+      }),
+    );
+    // Raw text (not JSON-escaped): lone surrogates and U+0000 come back as U+FFFD.
+    const leases = Array.from({ length: 30 }, (_, i) =>
+      lease(`big-l${i}`, {
+        buyerId: `big-b${i % 3}`,
+        endReason: i % 3 === 0 ? null : strange[i % strange.length]!,
+        workloadJson: i % 4 === 0 ? null : strange[(i + 1) % strange.length]! + (i === 29 ? ' '.repeat(300_000) : ''),
+        endedAtMs: i % 2 === 0 ? null : -i,
+        gpuIndices: [i % 8],
+      }),
+    );
+    const trades = [trade('big-t1', { gpus: 2 ** 31 - 1, seq: Number.MAX_SAFE_INTEGER }), trade('big-t2', { gpus: -(2 ** 31), seq: 0 })];
+    const transfers = [transfer('big-x1', { amountFen: MAX_I64, flags: 7, pendingId: 'p\ud800', userData: strange[8]!, creditAccountId: 'big-acct', seq: 1 })];
+    const users = [user('big-u1', { displayName: strange[3]!, disabledAtMs: 1 })];
+    const seq = await commitWithJournal({ orders, leases, trades, transfers, users, leaseLogs: [{ leaseId: 'big-l1', seq: 1, stream: 'stderr', line: 'a\u0000\ud800', atMs: 5 }] }, '大批');
+
+    expect((await store.journalAfter(seq - 1, 1))[0]?.kind).toBe('大批');
+    for (const o of orders) expect(await store.getOrder(o.id)).toEqual(o);
+    for (const l of leases) {
+      const got = await store.getLease(l.id);
+      expect(got && { ...got, endReason: one(got.endReason), workloadJson: one(got.workloadJson) }).toEqual({
+        ...l,
+        endReason: l.endReason == null ? null : stored(l.endReason),
+        workloadJson: l.workloadJson == null ? null : stored(l.workloadJson),
+      });
+    }
+    expect(await store.getTrade('big-t1')).toEqual(trades[0]);
+    expect(await store.getTrade('big-t2')).toEqual(trades[1]);
+    const x = (await store.accountTransfers({ accountId: 'big-acct', limit: 10 })).items;
+    expect(x.map((t) => ({ ...t, pendingId: one(t.pendingId) }))).toEqual([{ ...transfers[0], pendingId: 'p\ufffd' }]);
+    expect(one((await store.userById('big-u1'))?.displayName)).toBe('a\ufffdb');
+    expect((await store.leaseLogs({ leaseId: 'big-l1', afterSeq: 0, limit: 10 })).map((l) => one(l.line))).toEqual(['a\ufffd']);
+  });
+
   it('keeps committed data across close and reopen', async () => {
     const seq = await commitWithJournal({ orders: [order('dur-o1')], transfers: [transfer('dur-x1', { amountFen: 9_007_199_254_740_993n })] });
     await store.close();
