@@ -5,12 +5,13 @@
  * (engine.ts) build on this class: subclassing keeps every field a plain `this.x` load on the hot
  * path, as it was when all of it was one class.
  */
+import { AskIndex } from './engine-askindex.js';
 import { BidIndex } from './engine-bidindex.js';
 import { removeBooking } from './engine-capacity.js';
 import { bidAccepts, type Choice, deadlineOf, type RestTarget, type FAsk, type FBid, type FBidBook, type FBidIndex, type FMarket, type FNode, type FOrder } from './engine-model.js';
 import { type BidFields, type CatalogIndex, compatibleAcceleratorList, deciTflopsOf, indexCatalog, scaledLimit } from './rules.js';
 import { MinHeap } from '../heap.js';
-import { DenseIdMap, LevelIndex, ShardedMap, TimeHeap } from './structures.js';
+import { DenseIdMap, ShardedMap, TimeHeap } from './structures.js';
 import { type EngineCatalog, type EngineEvent, marketKey } from './types.js';
 
 /** A node of the choice cache (see `EngineBooks.choices`). */
@@ -38,7 +39,7 @@ export class EngineBooks {
   protected lastNow = -1;
   protected seq = 0;
   protected tradeSeq = 0;
-  /** Source of index stamps (see LevelIndex). */
+  /** Source of index stamps (see Stamped in structures.ts). */
   protected stampSeq = 0;
   protected events: EngineEvent[] = [];
   /** Markets whose book changed in this command: `touched` lists those with `touchedAt === touchEpoch`. */
@@ -116,7 +117,7 @@ export class EngineBooks {
     const key = marketKey(acceleratorId, regionId);
     m = {
       key, acceleratorId, regionId, deciTflops: deciTflopsOf(this.catalog.accelerators.get(acceleratorId)!),
-      all: new LevelIndex<FAsk>(false), awake: new LevelIndex<FAsk>(true), book: this.bookOf(acceleratorId), lastTrade: null,
+      all: new AskIndex(false), awake: new AskIndex(true), book: this.bookOf(acceleratorId), lastTrade: null,
       regionBids: this.regionIndexOf(this.bookOf(acceleratorId), regionId),
       computeBook: this.computeBook, computeRegionBids: this.regionIndexOf(this.computeBook, regionId),
       touchedAt: 0, rank: 0, changed: Object.freeze({ type: 'book_changed', market: key }), halted: this.haltedMarkets.has(key),
@@ -334,11 +335,11 @@ export class EngineBooks {
   protected unindexAsk(o: FAsk): void {
     if (o.stampA !== 0) {
       o.stampA = 0;
-      o.market.all.remove(o.price);
+      o.market.all.remove(o.price, o.seq);
     }
     if (o.stampB !== 0) {
       o.stampB = 0;
-      o.market.awake.remove(o.price);
+      o.market.awake.remove(o.price, o.seq);
     }
   }
 
@@ -347,7 +348,7 @@ export class EngineBooks {
     ask.asleep = true;
     if (ask.stampB !== 0) {
       ask.stampB = 0;
-      ask.market.awake.remove(ask.price);
+      ask.market.awake.remove(ask.price, ask.seq);
     }
   }
 

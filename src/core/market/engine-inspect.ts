@@ -87,22 +87,9 @@ export function validateEngineState(st: EngineInternals): void {
   for (const m of st.marketMap.values()) {
     check(st.marketGrid.get(m.acceleratorId)?.get(m.regionId) === m, `${m.key} market grid`);
     for (const index of [m.all, m.awake]) {
-      let prevKey = -Infinity;
-      for (const key of index.keys) {
-        check(key > prevKey, `${m.key} ask keys sorted`);
-        prevKey = key;
-        const level = index.level(key);
-        check(level !== undefined && level.live > 0, `${m.key} level ${key} empty`);
-        let live = 0;
-        for (let i = level!.head; i < level!.items.length; i++) {
-          if (i > level!.head) check(level!.seqs[i - 1]! <= level!.seqs[i]!, `${m.key} level ${key} seq order`);
-          if (index.liveAt(level!, i)) {
-            live++;
-            check(level!.items[i]!.price === key && level!.items[i]!.seq === level!.seqs[i], `${m.key} entry key`);
-          }
-        }
-        check(live === level!.live, `${m.key} level ${key} live count`);
-      }
+      // Order, sizes, chunk firsts, and every entry live and keyed by its ask's price and seq.
+      const problem = index.problem();
+      check(problem === null, `${m.key} ${index.slotB ? 'awake' : 'all'} ask index: ${problem}`);
     }
     const all = [...m.all.entries()];
     const awake = [...m.awake.entries()];

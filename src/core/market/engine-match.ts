@@ -4,8 +4,9 @@
  * held here (no allocation per ask) and books only once the plan fills what must be filled.
  */
 import { bitCount, bitsOf, busyBits, countFree, exactIndicesOfBits, freeIndices, freeNow, insertBooking } from './engine-capacity.js';
-import { askFits, bidAccepts, BIT_GPUS, Cursor, siftCursors, type FAsk, type FBid, type FMarket, type FNode } from './engine-model.js';
+import { askFits, bidAccepts, BIT_GPUS, siftCursors, type FAsk, type FBid, type FMarket, type FNode } from './engine-model.js';
 import { EngineBooks } from './engine-books.js';
+import { AskCursor } from './engine-askindex.js';
 import { BidCursor, type BidIndex } from './engine-bidindex.js';
 import { allocateInAsk, gpusWanted, type NodeFree, scaledLimit, withinLimit } from './rules.js';
 import { lowerBound } from './structures.js';
@@ -42,8 +43,10 @@ export class EngineMatcher extends EngineBooks {
   /** Entries in use of the plan arrays and of `sleepy` (stale ones beyond are overwritten). */
   private planCount = 0;
   private sleepyCount = 0;
+  /** The cursor of `matchBid`'s walk in one market. */
+  private readonly walkCursor = new AskCursor();
   /** Cursors of `matchBid`'s walk over several markets, reused (see there). */
-  private readonly cursors: Cursor[] = [];
+  private readonly cursors: AskCursor[] = [];
   /** The cursors of `retryIn` over a market's open and regional bids, GPU-count and compute. */
   private readonly retryCursors: BidCursor[] = [new BidCursor(), new BidCursor(), new BidCursor(), new BidCursor()];
   /** A one-ask list for `retry` (never re-entered). */
@@ -196,21 +199,18 @@ export class EngineMatcher extends EngineBooks {
     }
     if (markets.length === 1) {
       const m = markets[0]!;
-      const index = useAwake ? m.awake : m.all;
-      const keys = index.keys;
-      // Matching only marks entries dead or compacts into new arrays, so walking the captured
-      // arrays stays valid.
-      for (let ki = 0; ki < keys.length; ki++) {
-        const key = keys[ki]!;
-        if (this.mRemaining <= 0 || !withinLimit(isCompute, limit, key, m.deciTflops)) break;
-        const level = index.levelAt(ki);
-        const items = level.items;
-        const stamps = level.stamps;
-        for (let i = level.head; i < items.length && this.mRemaining > 0; i++) {
-          const ask = items[i]!;
-          if (index.isLive(ask, stamps[i]!)) this.take(bid, ask, s, e, useAwake);
+      const c = this.walkCursor.reset(useAwake ? m.awake : m.all);
+      // The limit is checked once per price (many asks share one).
+      let within = NaN;
+      for (let ask = c.current; ask !== null && this.mRemaining > 0; c.next(), ask = c.current) {
+        const key = c.key;
+        if (key !== within) {
+          if (!withinLimit(isCompute, limit, key, m.deciTflops)) break;
+          within = key;
         }
+        this.take(bid, ask, s, e, useAwake);
       }
+      c.release();
     } else if (markets.length > 1) {
       // One cursor per market, from a pool (the walk is never re-entered), kept as a binary
       // min-heap in cursors[0..live) by (normalised price, seq) of their current ask: a bid open
@@ -225,7 +225,7 @@ export class EngineMatcher extends EngineBooks {
         if (useAwake && m.capBuilt === m.capVersion && m.capCount >= 0) {
           if (m.capCount === 0 || !withinLimit(isCompute, limit, m.capPrices[0]!, m.deciTflops)) continue;
         }
-        if (live === cursors.length) cursors.push(new Cursor());
+        if (live === cursors.length) cursors.push(new AskCursor());
         const c = cursors[live]!.reset(useAwake ? m.awake : m.all);
         if (c.current && withinLimit(isCompute, limit, c.current.price, m.deciTflops)) live++;
       }
@@ -360,7 +360,7 @@ export class EngineMatcher extends EngineBooks {
   }
 
   /** A cursor for `buildProfile` (never re-entered). */
-  private readonly profileCursor = new Cursor();
+  private readonly profileCursor = new AskCursor();
   /** Scratch of `buildProfile`: whole-node GPUs free so far per size class. */
   private readonly wholeRun: number[] = new Array<number>(SIZE_CLASSES).fill(0);
 

@@ -3,9 +3,9 @@
  * that need none of the engine's state. Split from engine.ts so each file reads in one sitting;
  * the engine classes (engine-books.ts, engine-match.ts, engine.ts) share these types.
  */
+import type { AskCursor, AskIndex } from './engine-askindex.js';
 import type { BidIndex } from './engine-bidindex.js';
 import { compareNormalised } from './rules.js';
-import type { LevelIndex } from './structures.js';
 import type { AskUnit, EngineEvent, NodeStatus, TimeInForce } from './types.js';
 
 /**
@@ -40,9 +40,9 @@ export interface FMarket {
   readonly regionId: string;
   readonly deciTflops: number;
   /** All active asks (slot A of the asks' stamps). */
-  readonly all: LevelIndex<FAsk>;
+  readonly all: AskIndex;
   /** Active asks with some GPU free now (slot B). */
-  readonly awake: LevelIndex<FAsk>;
+  readonly awake: AskIndex;
   readonly book: FBidBook;
   /** `book.byRegion` of this market's region: the bids limited to regions that include it. */
   readonly regionBids: FBidIndex;
@@ -186,52 +186,8 @@ export function askFits(bid: FBid, ask: FAsk, e: number): boolean {
   return ask.availableUntil === undefined || e <= ask.availableUntil;
 }
 
-/**
- * Walks one ask index in (price, seq) order, skipping dead entries. Reusable: `reset` starts a
- * walk (the matcher keeps a pool, so a walk over many markets allocates none).
- */
-export class Cursor {
-  private ki = 0;
-  private ii = 0;
-  private index: LevelIndex<FAsk> | null = null;
-  current: FAsk | null = null;
-  reset(index: LevelIndex<FAsk>): this {
-    this.index = index;
-    this.ki = 0;
-    const level = index.keys.length > 0 ? index.levelAt(0) : undefined;
-    this.ii = level ? level.head - 1 : 0;
-    this.next();
-    return this;
-  }
-  /** Drop the references of a finished walk (a pooled cursor must not keep an ask alive). */
-  release(): void {
-    this.index = null;
-    this.current = null;
-  }
-  next(): void {
-    const index = this.index!;
-    const keys = index.keys;
-    this.ii++;
-    while (this.ki < keys.length) {
-      const level = index.levelAt(this.ki);
-      const items = level.items;
-      while (this.ii < items.length) {
-        if (index.liveAt(level, this.ii)) {
-          this.current = items[this.ii]!;
-          return;
-        }
-        this.ii++;
-      }
-      this.ki++;
-      const nl = this.ki < keys.length ? index.levelAt(this.ki) : undefined;
-      this.ii = nl ? nl.head : 0;
-    }
-    this.current = null;
-  }
-}
-
 /** Whether cursor `a`'s ask comes before `b`'s in a walk: cheaper per GPU (or per P), then older. */
-function before(a: Cursor, b: Cursor, isCompute: boolean): boolean {
+function before(a: AskCursor, b: AskCursor, isCompute: boolean): boolean {
   const x = a.current!;
   const y = b.current!;
   const c = compareNormalised(isCompute, x.price, x.market.deciTflops, y.price, y.market.deciTflops);
@@ -239,7 +195,7 @@ function before(a: Cursor, b: Cursor, isCompute: boolean): boolean {
 }
 
 /** Restore the min-heap order (see `before`) of cursors heap[0..n) below position i. */
-export function siftCursors(heap: Cursor[], n: number, i: number, isCompute: boolean): void {
+export function siftCursors(heap: AskCursor[], n: number, i: number, isCompute: boolean): void {
   const item = heap[i]!;
   for (;;) {
     const l = 2 * i + 1;
