@@ -103,8 +103,9 @@ describe('AskIndex', () => {
       index.insert(ask, ask.price, ask.seq, ask.stampA);
     }
     expect(index.problem()).toBeNull();
-    // Splitting every full chunk in halves leaves them about half full (65 of 128 here).
-    expect(index.size / index.chunks.length).toBeGreaterThan(110);
+    // Splitting every full chunk in halves leaves them about half full (65 of 128 here); splitting
+    // where the run goes (a quarter chunk kept above it) about 107.
+    expect(index.size / index.chunks.length).toBeGreaterThan(96);
     let n = 0;
     let disorder = 0;
     let prev: FAsk | null = null;
@@ -115,6 +116,19 @@ describe('AskIndex', () => {
       n++;
     }
     expect([n, disorder]).toEqual([300_000, 0]);
+  });
+
+  it('keeps chunks well filled when asks arrive in falling prices, above or inside a full chunk', () => {
+    // After a full chunk's last entry, or just below its top: each new ask once made a chunk of
+    // its own (one Float64Array of 128 entries per ask).
+    for (const start of [1_000_000, 353.5]) {
+      const m = new Model();
+      let seq = 0;
+      for (let i = 0; i < 128; i++) m.insert(fakeAsk(`base${i}`), 100 + 2 * i, ++seq);
+      for (let i = 0; i < 5_000; i++) m.insert(fakeAsk(`fall${i}`), start - i / 1_000, ++seq);
+      m.check();
+      expect(m.index.size / m.index.chunks.length).toBeGreaterThan(48);
+    }
   });
 
   it('drops chunks emptied by removals, merges thin ones, and starts again when empty', () => {

@@ -44,17 +44,27 @@ export class AskIndex extends ChunkedIndex<FAsk, AskChunk> {
     if (c.n === c.cap) {
       if (c.cap < CHUNK) reserve(c, Math.min(CHUNK, c.cap * 2));
       else {
-        // Split where the entry goes when that is in the upper half (new asks at one price go
-        // after all its older ones, so a deep book's inserts come in runs: the run then appends
-        // to a chunk, or to a new one after a full chunk, instead of leaving half-full chunks
-        // behind), else in the middle.
+        // New asks at one price go after all its older ones, so a deep book's inserts come in
+        // runs at one place. After the last entry: the front of the next chunk if it has room,
+        // else a new chunk the run appends to. In the upper half: split where the entry goes,
+        // so the run appends to the lower part (splitting in halves left half-full chunks
+        // behind), but keep a quarter chunk above the split: a split just below the end left
+        // the lower part full again for the next entry below it, one new chunk per ask for asks
+        // arriving in falling prices. Else in the middle.
         const pos = positionIn(c, key, seq);
         if (pos === c.n) {
-          c = newChunk(CHUNK);
-          ci++;
-          this.addChunk(ci, c, key, seq);
+          const next = chunks[ci + 1];
+          if (next !== undefined && (next.n < next.cap || next.cap < CHUNK)) {
+            if (next.n === next.cap) reserve(next, Math.min(CHUNK, next.cap * 2));
+            ci++;
+            c = next;
+          } else {
+            c = newChunk(CHUNK);
+            ci++;
+            this.addChunk(ci, c, key, seq);
+          }
         } else {
-          this.split(ci, pos >= c.n >> 1 ? pos : c.n >> 1);
+          this.split(ci, pos >= c.n >> 1 ? Math.min(pos, c.n - CHUNK / 4) : c.n >> 1);
           ci = this.chunkOf(key, seq);
           c = chunks[ci]!;
         }
@@ -208,7 +218,7 @@ export class AskIndex extends ChunkedIndex<FAsk, AskChunk> {
 export class AskCursor {
   private index: AskIndex | null = null;
   private ci = 0;
-  /** Slot of the current entry in its chunk's `f`. */
+  /** Offset of the current entry in its chunk's `f`. */
   private at = 0;
   private version = -1;
   /** The current ask (null at the end) and its price and seq. */

@@ -7,10 +7,10 @@
  * finds its chunk by a binary search over flat arrays, then its place by one over the chunk, and
  * makes room with one `copyWithin` of the chunk's numbers; it allocates nothing in the common case.
  *
- * Removal is lazy: the caller changes the item's stamp, then `remove` counts
- * the entry dead (an entry is live while its stamp equals its item's). Chunks drop dead entries
- * when they fill up or when the dead outnumber the live; `version` changes whenever entries
- * move, and a `BidCursor` re-finds its place by (key, seq) when it does.
+ * Removal is lazy: the caller changes the item's stamp, then `remove` counts the entry dead (an
+ * entry is live while its stamp equals its item's). Chunks drop dead entries when they fill up
+ * or when the dead outnumber the live by half a chunk; `version` changes whenever entries move,
+ * and a `BidCursor` re-finds its place by (key, seq) when it does.
  */
 import { type Chunk as BaseChunk, CHUNK, ChunkedIndex, chunksProblem, ENTRY, lessThan, newSlots, positionIn, reserve } from './engine-chunks.js';
 import type { FBid } from './engine-model.js';
@@ -197,7 +197,7 @@ export class BidIndex extends ChunkedIndex<FBid, Chunk> {
 export class BidCursor {
   private index: BidIndex | null = null;
   private ci = 0;
-  /** Slot of the current entry in its chunk's `f`. */
+  /** Offset of the current entry in its chunk's `f`. */
   private at = 0;
   private version = -1;
   /** The position to find again: the first entry at or after (atKey, atSeq). */
