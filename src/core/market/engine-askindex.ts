@@ -15,7 +15,7 @@
  * the invariant check (`problem`). `version` changes whenever entries move; an `AskCursor`
  * re-finds its place by (price, seq) when it does.
  */
-import { type Chunk, CHUNK, ChunkedIndex, chunksProblem, ENTRY, lessThan, newSlots, positionIn, reserve } from './engine-chunks.js';
+import { type Chunk, CHUNK, ChunkedIndex, chunksProblem, ENTRY, newSlots, positionIn, reserve, SMALL } from './engine-chunks.js';
 import type { FAsk } from './engine-model.js';
 
 /** A chunk of asks (see engine-chunks.ts). The slots of its n entries are exactly [0, n): a removal moves the last slot's ask into the freed one. */
@@ -24,9 +24,6 @@ export type AskChunk = Chunk<FAsk>;
 function newChunk(cap: number): AskChunk {
   return { f: new Float64Array(cap * ENTRY), b: newSlots<FAsk>(cap), n: 0, cap };
 }
-
-/** A chunk that a removal leaves at most this full is merged with a neighbour when both fit in half a chunk. */
-const SMALL = CHUNK / 8;
 
 /** Which slots of a chunk being split its lower part uses (see `split`): shared, so a split allocates only the new chunk. */
 const slotUsed = new Uint8Array(CHUNK);
@@ -111,32 +108,9 @@ export class AskIndex extends ChunkedIndex<FAsk, AskChunk> {
     if (i === 0) this.setFirst(ci);
     if (n <= SMALL && chunks.length > 1) {
       // Keep chunks from thinning out after many removals: merge with a neighbour that fits.
-      if (ci + 1 < chunks.length && n + chunks[ci + 1]!.n <= CHUNK / 2) this.merge(ci);
-      else if (ci > 0 && chunks[ci - 1]!.n + n <= CHUNK / 2) this.merge(ci - 1);
+      if (ci + 1 < chunks.length && n + chunks[ci + 1]!.n <= CHUNK / 2) this.mergeNext(ci);
+      else if (ci > 0 && chunks[ci - 1]!.n + n <= CHUNK / 2) this.mergeNext(ci - 1);
     }
-  }
-
-  /** Append chunk ci + 1's entries to chunk ci and drop it. */
-  private merge(ci: number): void {
-    const c = this.chunks[ci]!;
-    const d = this.chunks[ci + 1]!;
-    let cap = c.cap;
-    while (cap < c.n + d.n) cap *= 2;
-    reserve(c, Math.min(CHUNK, cap));
-    const f = c.f;
-    const df = d.f;
-    let k = c.n;
-    for (let i = 0; i < d.n; i++, k++) {
-      const from = i * ENTRY;
-      const to = k * ENTRY;
-      f[to] = df[from]!;
-      f[to + 1] = df[from + 1]!;
-      f[to + 2] = df[from + 2]!;
-      f[to + 3] = k;
-      c.b[k] = d.b[df[from + 3]!]!;
-    }
-    c.n = k;
-    this.dropChunk(ci + 1);
   }
 
   /**

@@ -178,6 +178,24 @@ describe('BidIndex chunks', () => {
     expect([...index.entries()]).toEqual(sorted(again).map((e) => e.bid));
   });
 
+  it('merges chunks thinned by removals, so a few bids left do not keep many full-size chunks', () => {
+    const rng = new Rng(23);
+    const { index, entries } = build(Array.from({ length: 20_000 }, () => rng.int(-1e12, 1e12)), false);
+    const before = index.chunks.length;
+    const left = new Set(entries);
+    for (const e of entries) {
+      if (rng.float() < 0.98) {
+        kill(index, e);
+        left.delete(e);
+      }
+    }
+    expect(index.problem()).toBeNull();
+    expect([...index.entries()]).toEqual(sorted(left).map((e) => e.bid));
+    // Without merging every chunk that kept a live bid stayed (about 200 of 226 here).
+    expect(index.chunks.length).toBeLessThan(before / 4);
+    expect(index.size / index.chunks.length).toBeGreaterThan(8);
+  });
+
   it('reuses the room of removed entries in a full chunk, the re-inserted bid among them', () => {
     // One key: every entry goes to the last chunk; remove most, then insert again (an amend
     // re-inserts the same bid with a new seq and stamp while its old entry is still in the chunk).

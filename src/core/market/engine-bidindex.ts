@@ -12,7 +12,7 @@
  * or when the dead outnumber the live by half a chunk; `version` changes whenever entries move,
  * and a `BidCursor` re-finds its place by (key, seq) when it does.
  */
-import { type Chunk as BaseChunk, CHUNK, ChunkedIndex, chunksProblem, ENTRY, lessThan, newSlots, positionIn, reserve } from './engine-chunks.js';
+import { type Chunk as BaseChunk, CHUNK, ChunkedIndex, chunksProblem, ENTRY, newSlots, positionIn, reserve, SMALL } from './engine-chunks.js';
 import type { FBid } from './engine-model.js';
 
 /**
@@ -92,10 +92,30 @@ export class BidIndex extends ChunkedIndex<FBid, Chunk> {
     c.live--;
     if (c.live === 0) {
       this.dropChunk(ci);
-    } else if (c.n - c.live > c.live + CHUNK / 2) {
+      return;
+    }
+    if (c.live <= SMALL && chunks.length > 1) {
+      // Merge a thinned chunk with a neighbour that fits (a chunk keeps its full-size arrays).
+      if (ci + 1 < chunks.length && c.live + chunks[ci + 1]!.live <= CHUNK / 2) return this.mergeLive(ci);
+      if (ci > 0 && chunks[ci - 1]!.live + c.live <= CHUNK / 2) return this.mergeLive(ci - 1);
+    }
+    if (c.n - c.live > c.live + CHUNK / 2) {
       this.compact(c);
       this.setFirst(ci);
     }
+  }
+
+  /** Merge chunks ci and ci + 1 into ci, their removed entries dropped first. */
+  private mergeLive(ci: number): void {
+    const c = this.chunks[ci]!;
+    const d = this.chunks[ci + 1]!;
+    if (c.live < c.n) {
+      this.compact(c);
+      this.setFirst(ci);
+    }
+    if (d.live < d.n) this.compact(d);
+    c.live += d.live;
+    this.mergeNext(ci);
   }
 
   /**

@@ -16,6 +16,12 @@ export const CHUNK = 128;
 /** The first chunk of an index starts this small and doubles (most indexes hold a few entries). */
 export const FIRST_CHUNK = 8;
 /**
+ * A chunk that a removal leaves with at most this many entries (live ones, in the bid index) is
+ * merged with a neighbour when both fit in half a chunk: after many removals, chunks do not stay
+ * full size for a few entries each.
+ */
+export const SMALL = CHUNK / 8;
+/**
  * An entry is four numbers of its chunk's `f`: key, seq, stamp when inserted, and the slot of its
  * item in the chunk's `b`. Keys are integers up to ~1e12 and seqs below 2^53, exact in a double.
  */
@@ -190,6 +196,32 @@ export class ChunkedIndex<T, C extends Chunk<T>> {
     this.firstKeys.splice(ci, 0, key);
     this.firstSeqs.splice(ci, 0, seq);
     this.version++;
+  }
+
+  /**
+   * Append chunk ci + 1's entries to chunk ci and drop it. Both hold only live entries, the slots
+   * of each's n entries exactly [0, n): the appended ones take the slots after ci's, in entry order.
+   */
+  protected mergeNext(ci: number): void {
+    const c = this.chunks[ci]!;
+    const d = this.chunks[ci + 1]!;
+    let cap = c.cap;
+    while (cap < c.n + d.n) cap *= 2;
+    reserve(c, Math.min(CHUNK, cap));
+    const f = c.f;
+    const df = d.f;
+    let k = c.n;
+    for (let i = 0; i < d.n; i++, k++) {
+      const from = i * ENTRY;
+      const to = k * ENTRY;
+      f[to] = df[from]!;
+      f[to + 1] = df[from + 1]!;
+      f[to + 2] = df[from + 2]!;
+      f[to + 3] = k;
+      c.b[k] = d.b[df[from + 3]!]!;
+    }
+    c.n = k;
+    this.dropChunk(ci + 1);
   }
 
   protected dropChunk(ci: number): void {
