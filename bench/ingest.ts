@@ -19,7 +19,7 @@ import { CommandLoop } from '../src/exchange/loop.js';
 import { Projection } from '../src/exchange/projection.js';
 import { openPostgresStore, openSqliteStore, type Store } from '../src/store/index.js';
 import { createTestDatabase } from '../test/support/pg.js';
-import { round } from './stats.js';
+import { median, round } from './stats.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -75,20 +75,14 @@ interface StoreReport {
   readonly rounds: { readonly batched: number; readonly oneByOne: number }[];
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : Math.round((s[m - 1]! + s[m]!) / 2);
-};
-
 /** Warms both modes up untimed, then ROUNDS alternating timed rounds; `open(maxBatch, count)` runs one. */
 async function measure(open: (maxBatch: number, count: number) => Promise<number>): Promise<StoreReport> {
   await open(1_000, WARMUP_BATCHED);
   await open(1, WARMUP_SINGLE);
   const rounds: { batched: number; oneByOne: number }[] = [];
   for (let r = 0; r < ROUNDS; r++) rounds.push({ batched: await open(1_000, orders), oneByOne: await open(1, orders) });
-  const batched = median(rounds.map((x) => x.batched));
-  const oneByOne = median(rounds.map((x) => x.oneByOne));
+  const batched = Math.round(median(rounds.map((x) => x.batched)));
+  const oneByOne = Math.round(median(rounds.map((x) => x.oneByOne)));
   return { batched, oneByOne, ratio: round(batched / oneByOne, 1), rounds };
 }
 

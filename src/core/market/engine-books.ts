@@ -176,8 +176,8 @@ export class EngineBooks {
     if (found !== undefined) return found;
     const cacheable = (regionIds === undefined || regionIds.length <= 64) && this.choiceCount < 10_000;
     // The same regions named in another order are the same choice: found under the regions
-    // sorted (and without repeats), and remembered under this order too.
-    const sorted = regionIds !== undefined && regionIds.length > 1 ? [...new Set(regionIds)].sort() : undefined;
+    // sorted, and remembered under this order too.
+    const sorted = regionIds !== undefined && regionIds.length > 1 ? regionIds.slice().sort() : undefined;
     if (sorted !== undefined) {
       const same = this.choiceNode(list, sorted, false)?.choice;
       if (same !== undefined) {

@@ -2,8 +2,8 @@
  * The fast market engine. Same rules and same events as the reference engine (reference.ts),
  * with indexes instead of scans:
  * - per market, asks by (price, seq) in two chunked ask indexes (engine-askindex.ts): all active
- *   asks, and the "awake" ones (some online GPU free now). An ask whose GPUs are all busy now sleeps until a booking on one
- *   of its nodes ends, so start-now bids never walk sold-out asks;
+ *   asks, and the "awake" ones (some online GPU free now). An ask whose GPUs are all busy now
+ *   sleeps until a booking on one of its nodes ends, so start-now bids never walk sold-out asks;
  * - per accelerator, resting GPU-count bids by (limit in its units desc, seq) for retries, in
  *   chunked bid indexes (engine-bidindex.ts): those open to any region, and per region those
  *   limited to regions; compute-amount bids the same way in one compute book (limit per P-hour,

@@ -300,7 +300,7 @@ interface CompatCache {
   idNodes: number;
   readonly byKey: Map<string, readonly string[]>;
   /**
-   * Every list the cache handed out, by its ids joined: the same accelerators named in another
+   * Every list the cache handed out, by its ids as JSON: the same accelerators named in another
    * order (or another class with the same members) get the same array. The engine keys its
    * per-bid choices by the list's identity, so equal lists must be one array.
    */
