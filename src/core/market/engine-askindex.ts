@@ -15,7 +15,7 @@
  * the invariant check (`problem`). `version` changes whenever entries move; an `AskCursor`
  * re-finds its place by (price, seq) when it does.
  */
-import { type Chunk, CHUNK, ChunkedIndex, chunksProblem, ENTRY, newSlots, positionIn, reserve, SMALL } from './engine-chunks.js';
+import { type Chunk, CHUNK, ChunkedIndex, ChunkWalk, chunksProblem, ENTRY, newSlots, positionIn, reserve, SMALL } from './engine-chunks.js';
 import type { FAsk } from './engine-model.js';
 
 /** A chunk of asks (see engine-chunks.ts). The slots of its n entries are exactly [0, n): a removal moves the last slot's ask into the freed one. */
@@ -173,15 +173,6 @@ export class AskIndex extends ChunkedIndex<FAsk, AskChunk> {
     for (const c of this.chunks) total += c.n;
     return total === this.count ? null : `size ${this.count}, counted ${total}`;
   }
-
-  /** The asks in (price, seq) order (a snapshot; safe to mutate the index while using it). */
-  *entries(): Generator<FAsk> {
-    const out: FAsk[] = [];
-    for (const c of this.chunks) {
-      for (let i = 0; i < c.n; i++) out.push(c.b[c.f[i * ENTRY + 3]!]!);
-    }
-    yield* out;
-  }
 }
 
 /**
@@ -189,12 +180,8 @@ export class AskIndex extends ChunkedIndex<FAsk, AskChunk> {
  * pool, so a walk over many markets allocates none). It survives changes to the index during the
  * walk: after any (see `version`) it finds its place again by the last entry it passed.
  */
-export class AskCursor {
+export class AskCursor extends ChunkWalk {
   private index: AskIndex | null = null;
-  private ci = 0;
-  /** Offset of the current entry in its chunk's `f`. */
-  private at = 0;
-  private version = -1;
   /** The current ask (null at the end) and its price and seq. */
   current: FAsk | null = null;
   key = 0;
@@ -221,10 +208,7 @@ export class AskCursor {
     if (this.version !== index.version) {
       // Find the first entry after the current one again.
       this.version = index.version;
-      const chunks = index.chunks;
-      const ci = chunks.length === 0 ? 0 : index.chunkOf(this.key, this.seq + 1);
-      this.ci = ci;
-      this.at = ci < chunks.length ? positionIn(chunks[ci]!, this.key, this.seq + 1) * ENTRY : 0;
+      this.seek(index, this.key, this.seq + 1);
     } else this.at += ENTRY;
     this.load();
   }

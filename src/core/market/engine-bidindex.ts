@@ -12,7 +12,7 @@
  * or when the dead outnumber the live by half a chunk; `version` changes whenever entries move,
  * and a `BidCursor` re-finds its place by (key, seq) when it does.
  */
-import { type Chunk as BaseChunk, CHUNK, ChunkedIndex, chunksProblem, ENTRY, newSlots, positionIn, reserve, SMALL } from './engine-chunks.js';
+import { type Chunk as BaseChunk, CHUNK, ChunkedIndex, ChunkWalk, chunksProblem, ENTRY, newSlots, positionIn, reserve, SMALL } from './engine-chunks.js';
 import type { FBid } from './engine-model.js';
 
 /**
@@ -39,12 +39,8 @@ export class BidIndex extends ChunkedIndex<FBid, Chunk> {
     super();
   }
 
-  isLive(item: FBid, stamp: number): boolean {
-    return stamp === (this.slotB ? item.stampB : item.stampA);
-  }
-
   /** Whether entry `i` (a position, not a slot) of chunk `c` is live. */
-  liveAt(c: Chunk, i: number): boolean {
+  override liveAt(c: Chunk, i: number): boolean {
     const at = i * ENTRY;
     const item = c.b[c.f[at + 3]!]!;
     return c.f[at + 2] === (this.slotB ? item.stampB : item.stampA);
@@ -198,15 +194,6 @@ export class BidIndex extends ChunkedIndex<FBid, Chunk> {
     }
     return total === this.count ? null : `size ${this.count}, counted ${total}`;
   }
-
-  /** Live items in (key, seq) order (a snapshot; safe to mutate the index while using it). */
-  *entries(): Generator<FBid> {
-    const out: FBid[] = [];
-    for (const c of this.chunks) {
-      for (let i = 0; i < c.n; i++) if (this.liveAt(c, i)) out.push(c.b[c.f[i * ENTRY + 3]!]!);
-    }
-    yield* out;
-  }
 }
 
 /**
@@ -214,12 +201,8 @@ export class BidIndex extends ChunkedIndex<FBid, Chunk> {
  * (bids filled by the walk leave it; chunks are compacted or dropped): after any change it finds
  * its place again by the last entry it passed. Reusable (`start`); allocation-free.
  */
-export class BidCursor {
+export class BidCursor extends ChunkWalk {
   private index: BidIndex | null = null;
-  private ci = 0;
-  /** Offset of the current entry in its chunk's `f`. */
-  private at = 0;
-  private version = -1;
   /** The position to find again: the first entry at or after (atKey, atSeq). */
   private atKey = 0;
   private atSeq = 0;
@@ -264,7 +247,7 @@ export class BidCursor {
     const chunks = index.chunks;
     if (this.version !== index.version) {
       this.version = index.version;
-      this.seek(chunks);
+      this.seek(index, this.atKey, this.atSeq);
     }
     const slotB = index.slotB;
     while (this.ci < chunks.length) {
@@ -297,13 +280,5 @@ export class BidCursor {
     this.at += ENTRY;
     this.atKey = this.storedKey;
     this.atSeq = this.seq + 1;
-  }
-
-  private seek(chunks: readonly Chunk[]): void {
-    const key = this.atKey;
-    const seq = this.atSeq;
-    const ci = chunks.length === 0 ? 0 : this.index!.chunkOf(key, seq);
-    this.ci = ci;
-    this.at = ci < chunks.length ? positionIn(chunks[ci]!, key, seq) * ENTRY : 0;
   }
 }

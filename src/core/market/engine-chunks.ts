@@ -2,9 +2,9 @@
  * What the engine's two chunked indexes share (the bid index, engine-bidindex.ts, and the ask
  * index, engine-askindex.ts): entries of four numbers in (key, seq) order, kept in chunks whose
  * numbers are one Float64Array and whose items sit apart in slots an insert does not move, and
- * the directory of each chunk's first (key, seq) that finds a chunk by binary search. The two
- * differ in how entries leave (the bid index lazily by stamp, the ask index at once), so each
- * keeps its own insert, removal, split and walk.
+ * the directory of each chunk's first (key, seq) that finds a chunk by binary search, placing an
+ * entry and merging two chunks. The two differ in how entries leave (the bid index lazily by
+ * stamp, the ask index at once), so each keeps its own removal, split and walk.
  */
 
 /**
@@ -183,6 +183,20 @@ export class ChunkedIndex<T, C extends Chunk<T>> {
     if (at === 0) this.setFirst(ci);
   }
 
+  /** Whether entry `i` (a position, not a slot) of chunk `c` is live: every entry, in an index that removes at once. */
+  liveAt(_c: C, _i: number): boolean {
+    return true;
+  }
+
+  /** The live items in (key, seq) order (a snapshot; safe to mutate the index while using it). */
+  *entries(): Generator<T> {
+    const out: T[] = [];
+    for (const c of this.chunks) {
+      for (let i = 0; i < c.n; i++) if (this.liveAt(c, i)) out.push(c.b[c.f[i * ENTRY + 3]!]!);
+    }
+    yield* out;
+  }
+
   /** Record chunk `ci`'s first entry again (after it changed). */
   protected setFirst(ci: number): void {
     const f = this.chunks[ci]!.f;
@@ -229,5 +243,24 @@ export class ChunkedIndex<T, C extends Chunk<T>> {
     this.firstKeys.splice(ci, 1);
     this.firstSeqs.splice(ci, 1);
     this.version++;
+  }
+}
+
+/**
+ * The place of a walk over a chunked index (the ask and bid cursors): a chunk, the offset of an
+ * entry in its `f`, and the index's `version` when the place was found (after any change the
+ * walk finds it again by key and seq).
+ */
+export class ChunkWalk {
+  protected ci = 0;
+  protected at = 0;
+  protected version = -1;
+
+  /** Go to the first entry of `index` at or after (key, seq). */
+  protected seek(index: { readonly chunks: readonly Chunk<unknown>[]; chunkOf(key: number, seq: number): number }, key: number, seq: number): void {
+    const chunks = index.chunks;
+    const ci = chunks.length === 0 ? 0 : index.chunkOf(key, seq);
+    this.ci = ci;
+    this.at = ci < chunks.length ? positionIn(chunks[ci]!, key, seq) * ENTRY : 0;
   }
 }
