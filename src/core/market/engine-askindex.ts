@@ -25,8 +25,6 @@ function newChunk(cap: number): AskChunk {
   return { f: new Float64Array(cap * ENTRY), b: newSlots<FAsk>(cap), n: 0, cap };
 }
 
-/** Which slots of a chunk being split its lower part uses (see `split`): shared, so a split allocates only the new chunk. */
-const slotUsed = new Uint8Array(CHUNK);
 
 export class AskIndex extends ChunkedIndex<FAsk, AskChunk> {
   /** `slotB`: this index uses the asks' `stampB` (else `stampA`). */
@@ -61,7 +59,7 @@ export class AskIndex extends ChunkedIndex<FAsk, AskChunk> {
             this.addChunk(ci, c, key, seq);
           }
         } else {
-          this.split(ci, pos >= c.n >> 1 ? Math.min(pos, c.n - CHUNK / 4) : c.n >> 1);
+          this.splitAt(ci, pos >= c.n >> 1 ? Math.min(pos, c.n - CHUNK / 4) : c.n >> 1, newChunk(CHUNK));
           ci = this.chunkOf(key, seq);
           c = chunks[ci]!;
         }
@@ -111,50 +109,6 @@ export class AskIndex extends ChunkedIndex<FAsk, AskChunk> {
       if (ci + 1 < chunks.length && n + chunks[ci + 1]!.n <= CHUNK / 2) this.mergeNext(ci);
       else if (ci > 0 && chunks[ci - 1]!.n + n <= CHUNK / 2) this.mergeNext(ci - 1);
     }
-  }
-
-  /**
-   * Split chunk `ci` before its entry `half` (0 < half < n): the entries from there move to a new
-   * chunk after it, their asks in entry order; the lower entries' asks stay in their slots where
-   * they can.
-   */
-  private split(ci: number, half: number): void {
-    const c = this.chunks[ci]!;
-    const f = c.f;
-    const b = c.b;
-    const n = c.n;
-    const upper = newChunk(CHUNK);
-    const uf = upper.f;
-    for (let i = half; i < n; i++) {
-      const at = i * ENTRY;
-      const to = (i - half) * ENTRY;
-      upper.b[i - half] = b[f[at + 3]!]!;
-      uf[to] = f[at]!;
-      uf[to + 1] = f[at + 1]!;
-      uf[to + 2] = f[at + 2]!;
-      uf[to + 3] = i - half;
-    }
-    // The lower half's asks may sit in slots at or past `half`: each such moves into a slot below
-    // `half` that no lower entry uses (there are as many of those as of these).
-    slotUsed.fill(0, 0, half);
-    for (let i = 0; i < half; i++) {
-      const slot = f[i * ENTRY + 3]!;
-      if (slot < half) slotUsed[slot] = 1;
-    }
-    let free = 0;
-    for (let i = 0; i < half; i++) {
-      const at = i * ENTRY + 3;
-      const slot = f[at]!;
-      if (slot < half) continue;
-      while (slotUsed[free] === 1) free++;
-      b[free] = b[slot]!;
-      slotUsed[free] = 1;
-      f[at] = free;
-    }
-    for (let i = half; i < n; i++) b[i] = null;
-    upper.n = n - half;
-    c.n = half;
-    this.addChunk(ci + 1, upper, uf[0]!, uf[1]!);
   }
 
   /**

@@ -18,8 +18,8 @@ import type { FBid } from './engine-model.js';
 /**
  * A chunk of bids (see engine-chunks.ts). In one mixed array (as before) an insert spliced four
  * slots (allocating the splice's result) and a key past the small integers was a heap number per
- * entry; here an insert moves the numbers only. Compaction and splits put the bids back in entry
- * order, so the slots of the n entries are [0, n).
+ * entry; here an insert moves the numbers only. The slots of the n entries are [0, n): an insert
+ * takes slot n, compaction puts the bids back in entry order, a split keeps both parts so.
  */
 interface Chunk extends BaseChunk<FBid> {
   /** Entries not removed (the rest are dead, their stamp NaN). */
@@ -30,7 +30,7 @@ function newChunk(cap: number): Chunk {
   return { f: new Float64Array(cap * ENTRY), b: newSlots<FBid>(cap), n: 0, cap, live: 0 };
 }
 
-/** Bids being put back in entry order (compaction, split): one array for all, so neither allocates. */
+/** Bids being put back in entry order by compaction: one array for all, so it allocates nothing. */
 const scratch: (FBid | null)[] = newSlots<FBid>(CHUNK);
 
 export class BidIndex extends ChunkedIndex<FBid, Chunk> {
@@ -144,37 +144,13 @@ export class BidIndex extends ChunkedIndex<FBid, Chunk> {
     this.version++;
   }
 
-  /** Split full chunk `ci` (all live) in two halves, each's bids in entry order. */
+  /** Split full chunk `ci` (all live) in two halves. */
   private split(ci: number): void {
     const c = this.chunks[ci]!;
-    const f = c.f;
-    const b = c.b;
-    const n = c.n;
-    const half = n >> 1;
     const upper = newChunk(CHUNK);
-    const uf = upper.f;
-    for (let i = half; i < n; i++) {
-      const at = i * ENTRY;
-      const to = (i - half) * ENTRY;
-      upper.b[i - half] = b[f[at + 3]!]!;
-      uf[to] = f[at]!;
-      uf[to + 1] = f[at + 1]!;
-      uf[to + 2] = f[at + 2]!;
-      uf[to + 3] = i - half;
-    }
-    for (let i = 0; i < half; i++) {
-      const at = i * ENTRY;
-      scratch[i] = b[f[at + 3]!]!;
-      f[at + 3] = i;
-    }
-    for (let i = 0; i < half; i++) {
-      b[i] = scratch[i]!;
-      scratch[i] = null;
-    }
-    for (let i = half; i < n; i++) b[i] = null;
-    upper.n = upper.live = n - half;
-    c.n = c.live = half;
-    this.addChunk(ci + 1, upper, uf[0]!, uf[1]!);
+    this.splitAt(ci, c.n >> 1, upper);
+    upper.live = upper.n;
+    c.live = c.n;
   }
 
   /** What is wrong with the index's own bookkeeping (order, live counts, chunk firsts, bid slots), or null (tests). */

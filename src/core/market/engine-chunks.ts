@@ -76,6 +76,29 @@ export function reserve(c: Chunk<unknown>, cap: number): void {
 }
 
 /**
+ * Append entries [start, n) of chunk `from` to chunk `to`, which has room and whose n entries use
+ * slots [0, n): the appended items take the slots after those, in entry order.
+ */
+function appendEntries<T>(to: Chunk<T>, from: Chunk<T>, start: number): void {
+  const f = to.f;
+  const ff = from.f;
+  let k = to.n;
+  for (let i = start; i < from.n; i++, k++) {
+    const at = i * ENTRY;
+    const dest = k * ENTRY;
+    f[dest] = ff[at]!;
+    f[dest + 1] = ff[at + 1]!;
+    f[dest + 2] = ff[at + 2]!;
+    f[dest + 3] = k;
+    to.b[k] = from.b[ff[at + 3]!]!;
+  }
+  to.n = k;
+}
+
+/** Which slots of a chunk being split its lower part uses (see `splitAt`): shared, so a split allocates only the new chunk. */
+const slotUsed = new Uint8Array(CHUNK);
+
+/**
  * The chunk that holds (or would hold) entry (key, seq) given each chunk's first (key, seq) in
  * `firstKeys`/`firstSeqs`: the last one starting at or before it, else 0. Flat arrays, so the
  * search reads no chunk (no cache miss per step on a large index).
@@ -222,20 +245,41 @@ export class ChunkedIndex<T, C extends Chunk<T>> {
     let cap = c.cap;
     while (cap < c.n + d.n) cap *= 2;
     reserve(c, Math.min(CHUNK, cap));
-    const f = c.f;
-    const df = d.f;
-    let k = c.n;
-    for (let i = 0; i < d.n; i++, k++) {
-      const from = i * ENTRY;
-      const to = k * ENTRY;
-      f[to] = df[from]!;
-      f[to + 1] = df[from + 1]!;
-      f[to + 2] = df[from + 2]!;
-      f[to + 3] = k;
-      c.b[k] = d.b[df[from + 3]!]!;
-    }
-    c.n = k;
+    appendEntries(c, d, 0);
     this.dropChunk(ci + 1);
+  }
+
+  /**
+   * Split chunk `ci` before its entry `half` (0 < half < n): the entries from there move to
+   * `upper` (a new, empty chunk) put after it, their items in entry order; the lower entries'
+   * items stay in their slots where they can, so the slots of each part's entries are [0, n).
+   */
+  protected splitAt(ci: number, half: number, upper: C): void {
+    const c = this.chunks[ci]!;
+    const f = c.f;
+    const b = c.b;
+    const n = c.n;
+    appendEntries(upper, c, half);
+    // The lower entries' items may sit in slots at or past `half`: each such moves into a slot
+    // below `half` that no lower entry uses (there are as many of those as of these).
+    slotUsed.fill(0, 0, half);
+    for (let i = 0; i < half; i++) {
+      const slot = f[i * ENTRY + 3]!;
+      if (slot < half) slotUsed[slot] = 1;
+    }
+    let free = 0;
+    for (let i = 0; i < half; i++) {
+      const at = i * ENTRY + 3;
+      const slot = f[at]!;
+      if (slot < half) continue;
+      while (slotUsed[free] === 1) free++;
+      b[free] = b[slot]!;
+      slotUsed[free] = 1;
+      f[at] = free;
+    }
+    for (let i = half; i < n; i++) b[i] = null;
+    c.n = half;
+    this.addChunk(ci + 1, upper, upper.f[0]!, upper.f[1]!);
   }
 
   protected dropChunk(ci: number): void {
