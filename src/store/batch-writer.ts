@@ -137,6 +137,8 @@ export interface PreparedBatch {
  */
 export interface BatchWriter {
   write(batch: PreparedBatch): Promise<void>;
+  /** Releases what the writer holds of its own (a thread, a connection); the store's close calls it first. */
+  close?(): Promise<void>;
 }
 
 /** The upsert tail of `spec`'s insert (every non-key column from `excluded`), or '' for a plain insert. */

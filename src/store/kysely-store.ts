@@ -58,12 +58,17 @@ export class KyselyStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.db.destroy();
+    try {
+      await this.writer.close?.();
+    } finally {
+      await this.db.destroy();
+    }
   }
 
   // ---- writes ----
 
   async commit(batch: CommitBatch): Promise<void> {
+    if (this.closed) throw new Error('store: the store is closed');
     const w = prepareBatch(batch);
     if (w.rowCount === 0 && w.deletes === undefined) return;
     await this.writer.write(w);

@@ -1,14 +1,16 @@
 /**
- * SQLite adapter: the embedded default. better-sqlite3 under Kysely; WAL so readers never block
- * the writer, synchronous=FULL so an acknowledged commit survives a power cut (WAL's NORMAL
- * could lose the last commits), busy_timeout so a second process waits instead of failing.
+ * SQLite adapter: the embedded default. better-sqlite3 under Kysely for reads and migrations,
+ * and a writer thread with its own connection for `commit` (batch-writer.ts); WAL so readers
+ * never block the writer, synchronous=FULL so an acknowledged commit survives a power cut (WAL's
+ * NORMAL could lose the last commits), busy_timeout so a connection waits for another's write
+ * lock (the other connection's, or a second process's) instead of failing.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore } from '../kysely-store.js';
-import { SqliteBatchWriter } from './batch-writer.js';
+import { SqliteBatchWriter, SqliteThreadWriter, sqlitePragmas } from './batch-writer.js';
 import type { Store } from '../port.js';
 import type { Database } from '../schema.js';
 
@@ -33,13 +35,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
       const mode = sqlite.pragma('journal_mode = WAL', { simple: true });
       if (String(mode).toLowerCase() !== 'wal') throw new Error(`store: ${file} refused WAL mode (got ${String(mode)})`);
     }
-    sqlite.pragma('synchronous = FULL');
-    sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    for (const p of sqlitePragmas(busyTimeoutMs)) sqlite.pragma(p);
   } catch (err) {
     sqlite.close();
     throw err;
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return new KyselyStore(db, 'sqlite', new SqliteBatchWriter(sqlite, db));
+  // An in-memory database is this connection's alone: its writes stay on this thread.
+  const writer = inMemory ? new SqliteBatchWriter(sqlite, db) : new SqliteThreadWriter(resolve(file), busyTimeoutMs);
+  return new KyselyStore(db, 'sqlite', writer);
 }
