@@ -164,8 +164,8 @@ export class CommandLoop {
   /**
    * Group commit, pipelined. The commands waiting (up to maxBatch) are applied to memory as one
    * batch, and its commit starts. While that commit is in flight, commands that arrive are applied
-   * at once into the next batch (PostgreSQL's server writes meanwhile; SQLite's commit runs on
-   * this thread, so there the overlap is small); when the commit is done, that batch is sealed and
+   * at once into the next batch (PostgreSQL's server writes meanwhile, SQLite's writer thread
+   * likewise: src/store/sqlite/batch-writer.ts); when the commit is done, that batch is sealed and
    * its commit starts. So one batch commits while the next fills, and callers are answered, in
    * order, only after their own batch is durable. If a commit fails, every later command, applied
    * or not, is rejected and the process stops (fail-stop): memory is ahead of the store.
