@@ -7,8 +7,8 @@
  */
 import { AskIndex } from './engine-askindex.js';
 import { BidIndex } from './engine-bidindex.js';
-import { removeBooking } from './engine-capacity.js';
-import { bidAccepts, type Choice, deadlineOf, type RestTarget, type FAsk, type FBid, type FBidBook, type FBidIndex, type FMarket, type FNode, type FOrder } from './engine-model.js';
+import { BookingTable, removeBooking } from './engine-capacity.js';
+import { askNode, askNodeCount, bidAccepts, type Choice, deadlineOf, type RestTarget, type FAsk, type FBid, type FBidBook, type FBidIndex, type FMarket, type FNode, type FOrder } from './engine-model.js';
 import { type BidFields, type CatalogIndex, compatibleAcceleratorList, deciTflopsOf, indexCatalog, scaledLimit } from './rules.js';
 import { MinHeap } from '../heap.js';
 import { DenseIdMap, ShardedMap, TimeHeap } from './structures.js';
@@ -29,6 +29,8 @@ export class EngineBooks {
   /** Live nodes and orders by id (sharded: no long pause when one grows). */
   protected readonly nodes = new ShardedMap<FNode>();
   protected readonly orders = new ShardedMap<FOrder>();
+  /** The bookings of every node (shared by all markets: `FMarket.bookings`). */
+  protected readonly bookingTable = new BookingTable();
   /** Live leases (not yet ended) by number (lease `l7` is number 7): the node that holds the booking. */
   protected readonly leases = new DenseIdMap<FNode>();
   /** (end, lease number) of every lease as created; an entry whose lease is gone ended early. */
@@ -121,7 +123,7 @@ export class EngineBooks {
       regionBids: this.regionIndexOf(this.bookOf(acceleratorId), regionId),
       computeBook: this.computeBook, computeRegionBids: this.regionIndexOf(this.computeBook, regionId),
       touchedAt: 0, rank: 0, changed: Object.freeze({ type: 'book_changed', market: key }), halted: this.haltedMarkets.has(key),
-      capVersion: 0, capBuilt: -1, capCount: 0, capPrices: [], capCum: [],
+      capVersion: 0, capBuilt: -1, capCount: 0, capPrices: [], capCum: [], bookings: this.bookingTable,
     };
     byRegion.set(regionId, m);
     this.marketMap.set(key, m);
@@ -328,7 +330,7 @@ export class EngineBooks {
       return;
     }
     this.unindexAsk(o);
-    for (const n of o.nodes) n.listedBy = null;
+    for (let i = 0; i < askNodeCount(o); i++) askNode(o, i).listedBy = null;
   }
 
   /** Drop an ask from both indexes (keyed by its current price). */

@@ -2,8 +2,8 @@
  * Read-only views of the fast engine's state: market depth (for `depth` and `summary`) and the
  * full invariant check behind `validateInternalState`. Neither is on a command path.
  */
-import { freeNow, indicesOfBits } from './engine-capacity.js';
-import { bidAccepts, BIT_GPUS, BOOKING_ROW, type FBid, type FBidBook, type FBidIndex, type FMarket, type FNode, type FOrder } from './engine-model.js';
+import { AT, type BookingTable, bookingGpus, freeNow } from './engine-capacity.js';
+import { askNode, askNodeCount, bidAccepts, BIT_GPUS, type FAsk, type FBid, type FBidBook, type FBidIndex, type FMarket, type FNode, type FOrder } from './engine-model.js';
 import { gpusWanted, limitPerGpuHour } from './rules.js';
 import type { DenseIdMap, ShardedMap } from './structures.js';
 import type { Depth, DepthLevel } from './types.js';
@@ -31,6 +31,13 @@ export function depthOf(m: FMarket | undefined, market: string, now: number): De
   return { market, asks, bids: bidLevels };
 }
 
+/** The nodes of `ask` in a new array. */
+function askNodes(ask: FAsk): FNode[] {
+  const out: FNode[] = [];
+  for (let i = 0; i < askNodeCount(ask); i++) out.push(askNode(ask, i));
+  return out;
+}
+
 /** What `validateEngineState` reads of the engine (see EngineBooks for what each holds). */
 export interface EngineInternals {
   readonly lastNow: number;
@@ -39,6 +46,7 @@ export interface EngineInternals {
   readonly nodes: ShardedMap<FNode>;
   readonly orders: ShardedMap<FOrder>;
   readonly leases: DenseIdMap<FNode>;
+  readonly bookingTable: BookingTable;
   readonly bidBooks: ReadonlyMap<string, FBidBook>;
   readonly computeBook: FBidBook;
 }
@@ -53,20 +61,23 @@ export function validateEngineState(st: EngineInternals): void {
     if (!ok) throw new Error(`engine state invalid: ${msg}`);
   };
   let bookings = 0;
+  let wide = 0;
+  const table = st.bookingTable;
   for (const n of st.nodes.values()) {
-    const rows = n.bookings ?? [];
-    check(n.bookings === null || (n.bookings.length > 0 && n.bookings.length % BOOKING_ROW === 0), `${n.id} bookings table`);
-    check(n.bookingGpus === null || n.bookingGpus.length * BOOKING_ROW === rows.length, `${n.id} bookingGpus rows`);
+    check(n.market.bookings === table, `${n.id} bookings table`);
     const list: { id: string; startMs: number; endMs: number; gpuIndices: readonly number[] }[] = [];
-    for (let k = 0; k < rows.length; k += BOOKING_ROW) {
-      const bits = rows[k + 2]!;
-      const extra = n.bookingGpus?.[k / BOOKING_ROW] ?? null;
+    // A chain longer than the table's live rows has a cycle (or shares rows with another node).
+    for (let r = n.firstBooking; r >= 0; r = table.get(r, AT.next)) {
+      check(list.length < table.live, `${n.id} bookings chain`);
+      const bits = table.get(r, AT.bits);
+      const extra = table.wideGpus.get(r) ?? null;
       check(bits >= 0 ? extra === null && bits < 2 ** BIT_GPUS : extra !== null && extra.some((i) => i >= BIT_GPUS), `${n.id} booking gpus`);
-      const gpuIndices = bits >= 0 ? indicesOfBits(bits) : extra!;
+      if (bits < 0) wide++;
+      const gpuIndices = bookingGpus(table, r);
       check(gpuIndices.length > 0, `${n.id} booking without GPUs`);
-      const leaseNo = rows[k + 3]!;
+      const leaseNo = table.get(r, AT.lease);
       check(st.leases.get(leaseNo) === n, `${n.id} booking l${leaseNo} not a live lease`);
-      list.push({ id: `l${leaseNo}`, startMs: rows[k]!, endMs: rows[k + 1]!, gpuIndices });
+      list.push({ id: `l${leaseNo}`, startMs: table.get(r, AT.start), endMs: table.get(r, AT.end), gpuIndices });
     }
     bookings += list.length;
     for (let k = 0; k < list.length; k++) {
@@ -81,9 +92,10 @@ export function validateEngineState(st: EngineInternals): void {
         }
       }
     }
-    if (n.listedBy) check(n.listedBy.active && n.listedBy.nodes.includes(n), `${n.id} listedBy`);
+    if (n.listedBy) check(n.listedBy.active && askNodes(n.listedBy).includes(n), `${n.id} listedBy`);
   }
   check(bookings === st.leases.size, 'every live lease has its booking');
+  check(bookings === table.live && wide === table.wideGpus.size, 'every booking row in use is a live lease\'s');
   for (const m of st.marketMap.values()) {
     check(st.marketGrid.get(m.acceleratorId)?.get(m.regionId) === m, `${m.key} market grid`);
     for (const index of [m.all, m.awake]) {
@@ -98,7 +110,7 @@ export function validateEngineState(st: EngineInternals): void {
       check(a.active && a.stampA !== 0, `${a.id} in index but inactive`);
       check(a.asleep === (a.stampB === 0), `${a.id} awake entry`);
       if (a.asleep) check(freeNow(a, st.lastNow) === 0, `${a.id} asleep with free GPUs`);
-      for (const n of a.nodes) check(n.listedBy === a, `${a.id} node listing`);
+      for (const n of askNodes(a)) check(n.listedBy === a, `${a.id} node listing`);
     }
     check(awake.every((a) => !a.asleep && a.active), `${m.key} awake index`);
     check(awake.length === all.filter((a) => !a.asleep).length, `${m.key} awake count`);

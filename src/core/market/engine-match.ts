@@ -4,7 +4,7 @@
  * held here (no allocation per ask) and books only once the plan fills what must be filled.
  */
 import { bitCount, bitsOf, busyBits, countFree, exactIndicesOfBits, freeIndices, freeNow, insertBooking } from './engine-capacity.js';
-import { askFits, bidAccepts, BIT_GPUS, siftCursors, type FAsk, type FBid, type FMarket, type FNode } from './engine-model.js';
+import { askFits, askNode, askNodeCount, bidAccepts, BIT_GPUS, siftCursors, type FAsk, type FBid, type FMarket, type FNode } from './engine-model.js';
 import { EngineBooks } from './engine-books.js';
 import { AskCursor } from './engine-askindex.js';
 import { BidCursor, type BidIndex } from './engine-bidindex.js';
@@ -62,10 +62,10 @@ export class EngineMatcher extends EngineBooks {
     const gpn = bid.gpusPerNode;
     const isCompute = bid.isCompute;
     const need = gpusWanted(isCompute, this.mRemaining, dt, gpn);
-    if (ask.nodes.length === 1 && ask.unit === 'gpu') {
+    if (ask.more === null && ask.unit === 'gpu') {
       // One node selling single GPUs (the common case, and every offline-capacity block):
       // the allocation rule reduces to "the lowest free indices, in whole groups".
-      const node = ask.nodes[0]!;
+      const node = ask.node;
       const count = node.gpuCount;
       let freeCount = 0;
       let busy = 0;
@@ -108,14 +108,14 @@ export class EngineMatcher extends EngineBooks {
     // Several nodes, or whole-node units. Count what each online node could give first, without
     // allocating: most asks a walk passes give nothing (busy, or too small for an all-or-none
     // need), and then the allocation rule, which never takes more than these counts, finds none.
-    const nodes = ask.nodes;
+    const nodeCount = askNodeCount(ask);
     const wholeNodes = ask.unit === 'node';
     // A whole node larger than the bid's whole need (or not in groups of gpusPerNode) is never
     // taken (see `allocateInAsk`): it does not count as usable.
     const wholeMax = wholeNodes ? gpusWanted(isCompute, bid.remaining, dt, gpn) : 0;
     let usableTotal = 0;
-    for (let i = 0; i < nodes.length; i++) {
-      const node = nodes[i]!;
+    for (let i = 0; i < nodeCount; i++) {
+      const node = askNode(ask, i);
       if (node.status !== 'online') continue;
       if (wholeNodes) {
         const c = node.gpuCount;
@@ -132,7 +132,8 @@ export class EngineMatcher extends EngineBooks {
     }
     const free: NodeFree[] = [];
     const online: FNode[] = [];
-    for (const node of nodes) {
+    for (let i = 0; i < nodeCount; i++) {
+      const node = askNode(ask, i);
       if (node.status !== 'online') continue;
       online.push(node);
       free.push({ nodeId: node.id, gpuCount: node.gpuCount, free: freeIndices(node, s, e) });
@@ -387,9 +388,9 @@ export class EngineMatcher extends EngineBooks {
       const c = this.profileCursor.reset(m.awake);
       for (let ask = c.current; ask !== null; c.next(), ask = c.current) {
         let added = false;
-        const nodes = ask.nodes;
-        for (let i = 0; i < nodes.length; i++) {
-          const node = nodes[i]!;
+        const nodeCount = askNodeCount(ask);
+        for (let i = 0; i < nodeCount; i++) {
+          const node = askNode(ask, i);
           if (node.status !== 'online') continue;
           const f = countFree(node, now, now + MS_PER_HOUR);
           if (f === 0) continue;
@@ -463,20 +464,20 @@ export class EngineMatcher extends EngineBooks {
       if (!ask.active || ask.market.halted || !bidAccepts(bid, ask.market) || !withinLimit(bid.isCompute, bid.limit, ask.price, ask.market.deciTflops) || !askFits(bid, ask, e)) continue;
       if (s === this.lastNow && ask.asleep) continue;
       let gpus = 0;
-      const nodes = ask.nodes;
+      const nodeCount = askNodeCount(ask);
       if (ask.unit === 'node') {
         // Only whole nodes the bid could ever be sold count towards the bound (see `take`).
         const wholeMax = gpusWanted(bid.isCompute, bid.remaining, ask.market.deciTflops, gpn);
-        for (let i = 0; i < nodes.length; i++) {
-          const node = nodes[i]!;
+        for (let i = 0; i < nodeCount; i++) {
+          const node = askNode(ask, i);
           const c = node.gpuCount;
           if (node.status !== 'online' || countFree(node, s, e) !== c) continue;
           could = true;
           if (c <= wholeMax && (!gpn || c % gpn === 0)) gpus += c;
         }
       } else {
-        for (let i = 0; i < nodes.length; i++) {
-          const node = nodes[i]!;
+        for (let i = 0; i < nodeCount; i++) {
+          const node = askNode(ask, i);
           if (node.status !== 'online') continue;
           const free = countFree(node, s, e);
           gpus += gpn ? free - (free % gpn) : free;
@@ -538,10 +539,10 @@ export class EngineMatcher extends EngineBooks {
     for (let k = 0; k < asks.length; k++) {
       const ask = asks[k]!;
       if (!ask.active || ask.asleep || ask.market.halted) continue;
-      const nodes = ask.nodes;
+      const nodeCount = askNodeCount(ask);
       const whole = ask.unit === 'node';
-      for (let i = 0; i < nodes.length; i++) {
-        const node = nodes[i]!;
+      for (let i = 0; i < nodeCount; i++) {
+        const node = askNode(ask, i);
         if (node.status !== 'online') continue;
         const f = countFree(node, s, e);
         if (whole ? f === node.gpuCount : f > 0) return true;

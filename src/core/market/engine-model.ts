@@ -4,6 +4,7 @@
  * the engine classes (engine-books.ts, engine-match.ts, engine.ts) share these types.
  */
 import type { AskCursor, AskIndex } from './engine-askindex.js';
+import type { BookingTable } from './engine-capacity.js';
 import type { BidIndex } from './engine-bidindex.js';
 import { compareNormalised } from './rules.js';
 import type { AskUnit, EngineEvent, NodeStatus, TimeInForce } from './types.js';
@@ -80,21 +81,22 @@ export interface FMarket {
   capCount: number;
   readonly capPrices: number[];
   readonly capCum: number[];
+  /** The engine's booking rows (one table shared by all its markets), where its nodes' bookings are. */
+  readonly bookings: BookingTable;
 }
-/**
- * A node's bookings: rows of BOOKING_ROW numbers [startMs, endMs, gpuBits, leaseNo] in start
- * order. `gpuBits` holds the lease's GPU indices as bits when they are all below BIT_GPUS;
- * otherwise it is -1 and the indices are in the node's `bookingGpus` at the same row.
- */
-export const BOOKING_ROW = 4;
+/** GPU indices below this are kept as bits in a booking row (see BookingTable in engine-capacity.ts). */
 export const BIT_GPUS = 30;
+/**
+ * A node. Its bookings are rows of the engine's BookingTable (engine-capacity.ts), reached
+ * through `market.bookings`: a node holds only the number of its first row, not arrays of its
+ * own. Nodes and their bookings are most of a busy engine's heap, and every major GC marks
+ * each object in it (half a million nodes with a booking table each were two million objects).
+ */
 export class FNode {
   status: NodeStatus = 'online';
   listedBy: FAsk | null = null;
-  /** Bookings not yet ended (see BOOKING_ROW); a GPU index is never in two overlapping ones. Null: none. */
-  bookings: number[] | null = null;
-  /** Per booking row, its GPU indices when they do not fit in bits (else null); null while none needs it. */
-  bookingGpus: (readonly number[] | null)[] | null = null;
+  /** Row of its earliest-starting booking not yet ended (the rows are chained in start order), -1: none. */
+  firstBooking = -1;
   constructor(
     readonly id: string,
     readonly providerId: string,
@@ -102,25 +104,63 @@ export class FNode {
     public gpuCount: number,
   ) {}
 }
-export interface FAsk {
-  readonly side: 'ask';
-  readonly id: string;
-  readonly ownerId: string;
-  readonly market: FMarket;
-  readonly nodes: readonly FNode[];
-  price: number;
+/** What an ask sells on besides its price (see FAsk.terms). */
+export interface AskTerms {
   readonly unit: AskUnit;
   readonly minHours: number;
   readonly maxHours: number | undefined;
   readonly availableUntil: number | undefined;
-  expiresAt: number | undefined;
-  seq: number;
-  active: boolean;
-  asleep: boolean;
+}
+/** The terms of an ask that names none (most asks: they all share this one object). */
+export const DEFAULT_TERMS: AskTerms = Object.freeze({ unit: 'gpu', minHours: 1, maxHours: undefined, availableUntil: undefined });
+
+/**
+ * An active ask (or a finished one still referenced). Asks live as long as their nodes are
+ * offered, so they are much of a busy engine's heap: an ask keeps only what is its own, and
+ * reads the rest through getters: its owner and market are its first node's (an ask's nodes are
+ * its owner's, in one market), its rarely set terms sit in a shared object.
+ */
+export class FAsk {
+  active = true;
+  asleep = false;
   /** Stamp of its entry in `market.all` (0: none). */
-  stampA: number;
+  stampA = 0;
   /** Stamp of its entry in `market.awake` (0: none, i.e. asleep or inactive). */
-  stampB: number;
+  stampB = 0;
+  constructor(
+    readonly id: string,
+    /**
+     * Its first node, and the others in order (null for a one-node ask, the usual kind: no array
+     * per ask). Read them as `askNodeCount` and `askNode` do.
+     */
+    readonly node: FNode,
+    readonly more: readonly FNode[] | null,
+    readonly terms: AskTerms,
+    public price: number,
+    public expiresAt: number | undefined,
+    public seq: number,
+  ) {}
+  get side(): 'ask' {
+    return 'ask';
+  }
+  get ownerId(): string {
+    return this.node.providerId;
+  }
+  get market(): FMarket {
+    return this.node.market;
+  }
+  get unit(): AskUnit {
+    return this.terms.unit;
+  }
+  get minHours(): number {
+    return this.terms.minHours;
+  }
+  get maxHours(): number | undefined {
+    return this.terms.maxHours;
+  }
+  get availableUntil(): number | undefined {
+    return this.terms.availableUntil;
+  }
 }
 export interface FBid {
   readonly side: 'bid';
@@ -174,6 +214,16 @@ export interface Choice {
   /** The bid indexes its bids rest in, for GPU-count and compute-amount bids, made on first use (see `EngineBooks.targetsOf`). */
   targets: RestTarget[] | null;
   computeTargets: RestTarget[] | null;
+}
+
+/** The number of nodes of `ask`. */
+export function askNodeCount(ask: FAsk): number {
+  return ask.more === null ? 1 : 1 + ask.more.length;
+}
+
+/** Node `i` of `ask` (0 ≤ i < askNodeCount(ask)). */
+export function askNode(ask: FAsk, i: number): FNode {
+  return i === 0 ? ask.node : ask.more![i - 1]!;
 }
 
 export function bidAccepts(bid: FBid, m: FMarket): boolean {

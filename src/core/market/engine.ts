@@ -13,22 +13,24 @@
  *   exact pre-check);
  * - per market, a profile of the GPUs free for the next hour by price (rebuilt when the book
  *   changes): a start-now walk that could not gather its need within its limit is skipped;
- * - per node, its bookings in start order; heaps of lease ends and order deadlines.
+ * - per node, its bookings in start order (chained rows of one table of typed-array pages); heaps
+ *   of lease ends and order deadlines.
  * Live state is kept lean (it is most of the heap, and the GC copies what survives): a lease is a
- * row of numbers in its node's booking table plus a map entry, not an object.
+ * row of numbers in the booking table plus a map entry, not an object; a node keeps no arrays of
+ * its own, nor a one-node ask (see FNode and FAsk in engine-model.ts).
  *
  * The code is in layers, each a file read in one sitting:
  * - engine-model.ts: the live records (markets, nodes, asks, bids) and pure helpers over them;
- * - engine-capacity.ts: a node's booking table and the free-GPU queries over it;
+ * - engine-capacity.ts: the booking table of nodes and the free-GPU queries over it;
  * - engine-books.ts (EngineBooks): the engine's state and the upkeep of its indexes;
  * - engine-match.ts (EngineMatcher): a bid's walk, its trades and leases, and retries;
  * - engine-inspect.ts: depth and the invariant check, read-only;
  * - this file (Engine): `apply` and the command paths, and the queries of MarketEngine.
  */
-import { bookedFrom, bookingRow, freeNow } from './engine-capacity.js';
+import { AT, bookedFrom, bookingRow, freeNow } from './engine-capacity.js';
 import { depthOf, validateEngineState } from './engine-inspect.js';
 import { EngineMatcher } from './engine-match.js';
-import { BOOKING_ROW, byRank, deadlineOf, type FAsk, type FBid, type FMarket, FNode, type FOrder, leaseNumber, sortByRank } from './engine-model.js';
+import { byRank, deadlineOf, DEFAULT_TERMS, FAsk, type FBid, type FMarket, FNode, type FOrder, leaseNumber, sortByRank } from './engine-model.js';
 import { type BidFields, fail, newBidFields, readBid, Rejected, type Rejection, validateBidAmend, validateBidFields, validateStatic } from './rules.js';
 import {
   type AmendOrder,
@@ -179,7 +181,7 @@ export class Engine extends EngineMatcher implements MarketEngine {
   private registerNode(cmd: RegisterNode): void {
     if (this.nodes.has(cmd.nodeId)) fail('DUPLICATE_ID', `node ${cmd.nodeId} exists`);
     const market = this.marketOf(cmd.acceleratorId, cmd.regionId);
-    this.nodes.set(cmd.nodeId, new FNode(cmd.nodeId, cmd.providerId, market, cmd.gpuCount));
+    this.nodes.set(new FNode(cmd.nodeId, cmd.providerId, market, cmd.gpuCount));
     this.events.push({ type: 'node_registered', nodeId: cmd.nodeId, market: market.key, gpuCount: cmd.gpuCount });
   }
 
@@ -224,23 +226,28 @@ export class Engine extends EngineMatcher implements MarketEngine {
   private placeAsk(cmd: PlaceAsk): void {
     if (this.orders.has(cmd.orderId)) fail('DUPLICATE_ID', `order ${cmd.orderId} is active`);
     const ids = cmd.nodeIds;
-    // Built at its final size (a pushed-to array keeps spare capacity for as long as the ask lives).
-    let nodes: FNode[];
-    if (ids.length === 1) nodes = [this.ownNode(ids[0]!, cmd.providerId)];
-    else {
-      nodes = new Array<FNode>(ids.length);
-      for (let i = 0; i < ids.length; i++) nodes[i] = this.ownNode(ids[i]!, cmd.providerId);
+    // The first node, and the others in an array built at its final size (a pushed-to array
+    // keeps spare capacity for as long as the ask lives); none for a one-node ask.
+    const first = this.ownNode(ids[0]!, cmd.providerId);
+    let more: FNode[] | null = null;
+    if (ids.length > 1) {
+      more = new Array<FNode>(ids.length - 1);
+      for (let i = 1; i < ids.length; i++) more[i - 1] = this.ownNode(ids[i]!, cmd.providerId);
     }
-    const market = nodes[0]!.market;
-    for (let i = 1; i < nodes.length; i++) if (nodes[i]!.market !== market) fail('NODE_MARKET_MISMATCH', 'all nodes of an ask must be in one market');
-    for (let i = 0; i < nodes.length; i++) if (nodes[i]!.listedBy) fail('NODE_ALREADY_LISTED', `node ${nodes[i]!.id} is already in an active ask`);
-    const ask: FAsk = {
-      side: 'ask', id: cmd.orderId, ownerId: cmd.providerId, market, nodes, price: cmd.priceFenPerGpuHour,
-      unit: cmd.unit ?? 'gpu', minHours: cmd.minHours ?? 1, maxHours: cmd.maxHours, availableUntil: cmd.availableUntil,
-      expiresAt: cmd.expiresAt, seq: ++this.seq, active: true, asleep: false, stampA: 0, stampB: 0,
-    };
-    for (let i = 0; i < nodes.length; i++) nodes[i]!.listedBy = ask;
-    this.orders.set(ask.id, ask);
+    const market = first.market;
+    if (more !== null) for (const n of more) if (n.market !== market) fail('NODE_MARKET_MISMATCH', 'all nodes of an ask must be in one market');
+    if (first.listedBy) fail('NODE_ALREADY_LISTED', `node ${first.id} is already in an active ask`);
+    if (more !== null) for (const n of more) if (n.listedBy) fail('NODE_ALREADY_LISTED', `node ${n.id} is already in an active ask`);
+    const unit = cmd.unit ?? 'gpu';
+    const minHours = cmd.minHours ?? 1;
+    const terms =
+      unit === 'gpu' && minHours === 1 && cmd.maxHours === undefined && cmd.availableUntil === undefined
+        ? DEFAULT_TERMS
+        : { unit, minHours, maxHours: cmd.maxHours, availableUntil: cmd.availableUntil };
+    const ask = new FAsk(cmd.orderId, first, more, terms, cmd.priceFenPerGpuHour, cmd.expiresAt, ++this.seq);
+    first.listedBy = ask;
+    if (more !== null) for (const n of more) n.listedBy = ask;
+    this.orders.set(ask);
     ask.stampA = ++this.stampSeq;
     market.all.insert(ask, ask.price, ask.seq, ask.stampA);
     this.pushDeadline(ask);
@@ -281,7 +288,7 @@ export class Engine extends EngineMatcher implements MarketEngine {
       this.deactivate(bid);
       this.events.push({ type: 'order_cancelled', orderId: bid.id, reason: bid.tif === 'IOC' ? 'ioc_remainder' : 'fok_unfilled' });
     } else {
-      this.orders.set(bid.id, bid);
+      this.orders.set(bid);
       this.rest(bid);
       this.pushDeadline(bid);
       this.events.push({ type: 'order_rested', orderId: bid.id, side: 'bid', remaining: bid.remaining });
@@ -360,7 +367,7 @@ export class Engine extends EngineMatcher implements MarketEngine {
     const leaseNo = leaseNumber(cmd.leaseId);
     const node = leaseNo > 0 ? this.leases.get(leaseNo) : undefined;
     if (node === undefined) return fail('LEASE_NOT_FOUND', `no running or future lease ${cmd.leaseId}`);
-    const startMs = node.bookings![bookingRow(node, leaseNo) * BOOKING_ROW]!;
+    const startMs = this.bookingTable.get(bookingRow(node, leaseNo), AT.start);
     const endMs = Math.max(startMs, cmd.now);
     this.dropBooking(node, leaseNo);
     // The string equals `l${leaseNo}` (leaseNumber accepts only that form).
@@ -396,7 +403,7 @@ export class Engine extends EngineMatcher implements MarketEngine {
   validateInternalState(): void {
     validateEngineState({
       lastNow: this.lastNow, marketMap: this.marketMap, marketGrid: this.marketGrid, nodes: this.nodes, orders: this.orders,
-      leases: this.leases, bidBooks: this.bidBooks, computeBook: this.computeBook,
+      leases: this.leases, bookingTable: this.bookingTable, bidBooks: this.bidBooks, computeBook: this.computeBook,
     });
     this.validateProfiles();
   }

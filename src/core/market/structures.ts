@@ -206,27 +206,30 @@ export function hashId(key: string): number {
   return h === 0 ? 1 : h;
 }
 
-/** One open-addressing table (linear probing, at most half full): parallel arrays of hash, key, value. */
-class IdShard<V> {
+/** A record a ShardedMap holds: its key is its own id. */
+export interface HasId {
+  readonly id: string;
+}
+
+/** One open-addressing table (linear probing, at most half full): parallel arrays of hash and record. */
+class IdShard<V extends HasId> {
   readonly mask: number;
   readonly hashes: Int32Array;
-  readonly keys: (string | undefined)[];
   readonly vals: (V | undefined)[];
   size = 0;
   constructor(slots: number) {
     this.mask = slots - 1;
     this.hashes = new Int32Array(slots);
-    this.keys = new Array<string | undefined>(slots).fill(undefined);
     this.vals = new Array<V | undefined>(slots).fill(undefined);
   }
-  /** The slot holding `key` (of hash `h`), or -1. */
+  /** The slot holding the record of id `key` (of hash `h`), or -1. */
   find(key: string, h: number): number {
     const hashes = this.hashes;
     const mask = this.mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const x = hashes[i]!;
       if (x === 0) return -1;
-      if (x === h && this.keys[i] === key) return i;
+      if (x === h && this.vals[i]!.id === key) return i;
     }
   }
   /** The first empty slot on `h`'s probe path (the caller knows the key is absent and a slot is free). */
@@ -240,15 +243,17 @@ class IdShard<V> {
 }
 
 /**
- * The engine's string-keyed maps (nodes and orders by id, up to millions of entries). A `Map`
- * that large misses the CPU caches several times per lookup (bucket, then each chained entry and
- * its key string), and every new order and node starts with a lookup that misses. Here a lookup
- * is one probe into a packed array of 32-bit hashes, touching a key only when its hash matches.
+ * The engine's records by id (nodes and orders, up to millions of them). A `Map` that large
+ * misses the CPU caches several times per lookup (bucket, then each chained entry and its key
+ * string), and every new order and node starts with a lookup that misses. Here a lookup is one
+ * probe into a packed array of 32-bit hashes, touching a record only when its hash matches.
+ * The key is the record's own `id`, not kept again: a keys array beside the records was half
+ * of the map's pointer slots, a quarter of a busy engine's heap for every major GC to scan.
  * The table is split over SHARDS shards by the hash's top bits, so growing never rehashes more
  * than a small share of the entries at once (a pause). Iteration order is unspecified (it is
  * deterministic: the hash has no random seed).
  */
-export class ShardedMap<V> {
+export class ShardedMap<V extends HasId> {
   private readonly shards: IdShard<V>[] = Array.from({ length: SHARDS }, () => new IdShard<V>(FIRST_SLOTS));
   private count = 0;
 
@@ -265,12 +270,13 @@ export class ShardedMap<V> {
     const h = hashId(key);
     return this.shards[h >>> (32 - SHARD_BITS)]!.find(key, h) >= 0;
   }
-  set(key: string, value: V): void {
-    const h = hashId(key);
+  /** Add `value` under its id, replacing the record of that id if there is one. */
+  set(value: V): void {
+    const h = hashId(value.id);
     const s = this.shards[h >>> (32 - SHARD_BITS)]!;
-    const i = s.find(key, h);
+    const i = s.find(value.id, h);
     if (i >= 0) s.vals[i] = value;
-    else this.insertAbsent(key, value, h);
+    else this.insertAbsent(value, h);
   }
   delete(key: string): boolean {
     const h = hashId(key);
@@ -278,18 +284,16 @@ export class ShardedMap<V> {
     let i = s.find(key, h);
     if (i < 0) return false;
     // Backward-shift deletion: pull later entries of the probe run back so no lookup stops early.
-    const { hashes, keys, vals, mask } = s;
+    const { hashes, vals, mask } = s;
     for (let j = (i + 1) & mask; hashes[j] !== 0; j = (j + 1) & mask) {
       const home = hashes[j]! & mask;
       const stays = i <= j ? i < home && home <= j : i < home || home <= j;
       if (stays) continue;
       hashes[i] = hashes[j]!;
-      keys[i] = keys[j];
       vals[i] = vals[j];
       i = j;
     }
     hashes[i] = 0;
-    keys[i] = undefined;
     vals[i] = undefined;
     s.size--;
     this.count--;
@@ -301,13 +305,12 @@ export class ShardedMap<V> {
     }
   }
 
-  private insertAbsent(key: string, value: V, h: number): void {
+  private insertAbsent(value: V, h: number): void {
     const no = h >>> (32 - SHARD_BITS);
     let s = this.shards[no]!;
     if ((s.size + 1) * 2 > s.mask + 1) s = this.grow(no);
     const i = s.emptySlot(h);
     s.hashes[i] = h;
-    s.keys[i] = key;
     s.vals[i] = value;
     s.size++;
     this.count++;
@@ -321,7 +324,6 @@ export class ShardedMap<V> {
       if (h === 0) continue;
       const i = s.emptySlot(h);
       s.hashes[i] = h;
-      s.keys[i] = old.keys[j];
       s.vals[i] = old.vals[j];
     }
     s.size = old.size;
