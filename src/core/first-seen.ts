@@ -25,7 +25,10 @@ export class FirstSeen<T> {
   }
 
   clear(): void {
-    this.items.length = 0;
+    // Emptied by pops: `length = 0` drops the backing store, which the next add reallocates
+    // (every command clears these lists, so that was an allocation or two per command).
+    const items = this.items;
+    while (items.length > 0) items.pop();
     this.many = null;
   }
 }

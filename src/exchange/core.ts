@@ -38,7 +38,7 @@ import {
 import { Engine } from '../core/market/engine.js';
 import {
   type CatalogIndex,
-  compatibleAccelerators,
+  compatibleAcceleratorList,
   deciTflopsOf,
   indexCatalog,
   limitPerGpuHour,
@@ -155,6 +155,7 @@ interface BidState {
   readonly acceleratorIds: readonly string[];
   readonly regionIds: readonly string[] | undefined;
   readonly isCompute: boolean;
+  /** Compute bids only (empty for GPU-count bids): the size of each accelerator in `acceleratorIds`. */
   readonly accDeciTflops: readonly number[];
   readonly gpusPerNode: number | undefined;
   readonly durationMs: number;
@@ -179,6 +180,7 @@ interface LeaseState {
 }
 
 const NO_GRANTS: readonly VoucherGrant[] = [];
+const NO_DECI_TFLOPS: readonly number[] = [];
 
 const MAX_FEN_INPUT = 10n ** 15n; // 10 trillion CNY: bounds any single deposit or grant
 
@@ -408,9 +410,10 @@ export class ExchangeCore {
     const bad = validateStatic(cmd, this.catalogIndex);
     if (bad) throw new Rejected(bad.code, bad.message);
     if (this.activeOrders.has(cmd.orderId)) throw new Rejected('DUPLICATE_ID', `order ${cmd.orderId} is active`);
-    const accs = compatibleAccelerators(cmd, this.catalogIndex);
-    const dts = accs.map((id) => deciTflopsOf(this.catalogIndex.accelerators.get(id)!));
+    // The catalog's shared list (never mutated here): no copy per bid.
+    const accs = compatibleAcceleratorList(cmd, this.catalogIndex);
     const isCompute = cmd.quantity.kind === 'compute';
+    const dts = isCompute ? accs.map((id) => deciTflopsOf(this.catalogIndex.accelerators.get(id)!)) : NO_DECI_TFLOPS;
     const state: Omit<BidState, 'hold'> = {
       buyerId: cmd.buyerId,
       acceleratorIds: accs,

@@ -1,36 +1,28 @@
 /**
  * A LedgerApi that records which transfers a command wrote, so the command loop can persist
- * exactly those (and tell the users whose balances moved). Pure: wraps an in-memory ledger.
+ * exactly those (and tell the users whose balances moved). Pure: wraps an in-memory ledger, which
+ * numbers what it commits gap-free in commit order, so a command's transfers are those numbered
+ * after the ledger's last seq at `begin` (a rolled-back chain gives its numbers back).
  */
 import type { CreateAccountResult, CreateTransferResult } from '../core/ledger/codes.js';
+import type { Ledger } from '../core/ledger/ledger.js';
 import type { Account, AccountInput, LedgerApi, PendingStatus, Transfer, TransferInput } from '../core/ledger/types.js';
 
 export type { LedgerApi, Transfer };
 
 export class LedgerRecorder implements LedgerApi {
-  private readonly written: string[] = [];
+  /** The ledger's last seq at `begin`: what was committed since has a higher one (seq is gap-free). */
+  private fromSeq = 0;
 
-  constructor(readonly inner: LedgerApi) {}
+  constructor(readonly inner: Ledger) {}
 
   begin(): void {
-    this.written.length = 0;
+    this.fromSeq = this.inner.lastSeq;
   }
 
   /** Transfers committed since `begin`, in commit order. */
   end(): Transfer[] {
-    const out: Transfer[] = [];
-    const written = this.written;
-    let sorted = true;
-    for (let i = 0; i < written.length; i++) {
-      const t = this.inner.getTransfer(written[i]!);
-      if (t === undefined) continue;
-      if (out.length > 0 && out[out.length - 1]!.seq > t.seq) sorted = false;
-      out.push(t);
-    }
-    // Written in seq order as a rule: sort only if not.
-    if (!sorted) out.sort((a, b) => a.seq - b.seq);
-    written.length = 0;
-    return out;
+    return this.inner.transfersAfter(this.fromSeq);
   }
 
   createAccounts(batch: readonly AccountInput[], nowMs: number): readonly CreateAccountResult[] {
@@ -38,9 +30,7 @@ export class LedgerRecorder implements LedgerApi {
   }
 
   createTransfers(batch: readonly TransferInput[], nowMs: number): readonly CreateTransferResult[] {
-    const results = this.inner.createTransfers(batch, nowMs);
-    for (let i = 0; i < results.length; i++) if (results[i] === 'ok') this.written.push(batch[i]!.id);
-    return results;
+    return this.inner.createTransfers(batch, nowMs);
   }
 
   expirePending(nowMs: number): readonly string[] {

@@ -95,62 +95,71 @@ function pendingHold(id: string, buyerId: string, src: Omit<HoldSource, 'pending
   };
 }
 
+/** The id of a bid hold's `k`-th pending transfer. */
+function holdTransferId(bidId: string, k: number): string {
+  return `bid:${bidId}:hold:${k}`;
+}
+
+/**
+ * The hold made of `sources`. The ledger starts a pending's timeout at its own clock (never behind
+ * `nowMs`), so the lapse time of a hold that lapses is read back from the ledger, not computed from
+ * the caller's clock (a lookup per bid otherwise).
+ */
+function heldBy(ledger: LedgerApi, args: HoldForBidArgs, timeoutMs: number, sources: HoldSource[], nowMs: number): BidHold {
+  const startedMs = timeoutMs > 0 && sources.length > 0 ? ledger.getTransfer(sources[0]!.pendingTransferId)!.timestampMs : nowMs;
+  return {
+    bidId: args.bidId,
+    buyerId: args.buyerId,
+    state: 'held',
+    heldFen: args.amountFen,
+    sources,
+    expiresAtMs: timeoutMs > 0 ? startedMs + timeoutMs : undefined,
+    fills: 0,
+  };
+}
+
 export function holdForBid(ledger: LedgerApi, args: HoldForBidArgs, nowMs: number): OpResult<BidHold> {
   if (!isSafeId(args.bidId) || !isSafeId(args.buyerId)) return reject('id_invalid');
   if (args.amountFen < 0n || args.amountFen > MAX_FEN) return reject('amount_invalid');
   const timeoutMs = args.timeoutMs ?? 0;
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0) return reject('terms_invalid');
-  const idOf = (k: number): string => `bid:${args.bidId}:hold:${k}`;
-  // The ledger starts a pending's timeout at its own clock (never behind `nowMs`), so the
-  // hold's lapse time is read back from the ledger, not computed from the caller's clock.
-  const hold = (sources: HoldSource[]): BidHold => {
-    // Read only when it matters (a hold that lapses): a lookup per bid otherwise.
-    const startedMs = timeoutMs > 0 && sources.length > 0 ? ledger.getTransfer(sources[0]!.pendingTransferId)!.timestampMs : nowMs;
-    return {
-      bidId: args.bidId,
-      buyerId: args.buyerId,
-      state: 'held',
-      heldFen: args.amountFen,
-      sources,
-      expiresAtMs: timeoutMs > 0 ? startedMs + timeoutMs : undefined,
-      fills: 0,
-    };
-  };
-  if (ledger.getTransfer(idOf(0)) !== undefined) return replayHold(ledger, args, timeoutMs, idOf, hold);
+  // One string for the lookup and the transfer it names: the ledger hashes it once.
+  const firstId = holdTransferId(args.bidId, 0);
+  if (ledger.getTransfer(firstId) !== undefined) return replayHold(ledger, args, timeoutMs, nowMs);
 
   const sources: HoldSource[] = [];
   let left = args.amountFen;
-  const eligible = args.vouchers
-    .filter((v) => v.userId === args.buyerId && voucherValid(v, nowMs) && voucherCoversBid(v.scope, args.scope))
-    .sort((a, b) => a.expiresAtMs - b.expiresAtMs || (a.grantId < b.grantId ? -1 : 1));
+  // Most buyers hold no vouchers: no filtered and sorted copies for them.
+  const eligible =
+    args.vouchers.length === 0
+      ? args.vouchers
+      : args.vouchers
+          .filter((v) => v.userId === args.buyerId && voucherValid(v, nowMs) && voucherCoversBid(v.scope, args.scope))
+          .sort((a, b) => a.expiresAtMs - b.expiresAtMs || (a.grantId < b.grantId ? -1 : 1));
   for (const v of eligible) {
     const account = ledger.getAccount(v.accountId);
     const take = account === undefined ? 0n : availableFen(account) < left ? availableFen(account) : left;
     if (take === 0n) continue;
-    sources.push({ funding: 'voucher', pendingTransferId: idOf(sources.length), debitAccountId: v.accountId, amountFen: take, voucher: refOf(v) });
+    const id = sources.length === 0 ? firstId : holdTransferId(args.bidId, sources.length);
+    sources.push({ funding: 'voucher', pendingTransferId: id, debitAccountId: v.accountId, amountFen: take, voucher: refOf(v) });
     left -= take;
     if (left === 0n) break;
   }
   if (left > 0n) {
-    sources.push({ funding: 'cash', pendingTransferId: idOf(sources.length), debitAccountId: accountIds.cash(args.buyerId), amountFen: left });
+    const id = sources.length === 0 ? firstId : holdTransferId(args.bidId, sources.length);
+    sources.push({ funding: 'cash', pendingTransferId: id, debitAccountId: accountIds.cash(args.buyerId), amountFen: left });
   }
   const transfers = new Array<TransferInput>(sources.length);
   for (let i = 0; i < sources.length; i++) transfers[i] = pendingHold(sources[i]!.pendingTransferId, args.buyerId, sources[i]!, timeoutMs, args.bidId);
   const committed = commit(ledger, transfers, nowMs);
-  return committed.ok ? succeed(hold(sources), committed) : committed;
+  return committed.ok ? succeed(heldBy(ledger, args, timeoutMs, sources, nowMs), committed) : committed;
 }
 
 /** A retry of a hold that was written: rebuild it from the ledger instead of re-planning. */
-function replayHold(
-  ledger: LedgerApi,
-  args: HoldForBidArgs,
-  timeoutMs: number,
-  idOf: (k: number) => string,
-  hold: (sources: HoldSource[]) => BidHold,
-): OpResult<BidHold> {
-  const differs = { ok: false, code: 'ledger_rejected', transferId: idOf(0), transferResult: 'exists_with_different_fields' } as const;
+function replayHold(ledger: LedgerApi, args: HoldForBidArgs, timeoutMs: number, nowMs: number): OpResult<BidHold> {
+  const differs = { ok: false, code: 'ledger_rejected', transferId: holdTransferId(args.bidId, 0), transferResult: 'exists_with_different_fields' } as const;
   const sources: HoldSource[] = [];
-  for (let t = ledger.getTransfer(idOf(0)); t !== undefined; t = ledger.getTransfer(idOf(sources.length))) {
+  for (let t = ledger.getTransfer(holdTransferId(args.bidId, 0)); t !== undefined; t = ledger.getTransfer(holdTransferId(args.bidId, sources.length))) {
     // Same id, other terms: a different bid reusing the id, not a retry of this one.
     if (t.timeoutMs !== timeoutMs || t.userData !== args.bidId || t.code !== 'hold') return differs;
     if (t.debitAccountId === accountIds.cash(args.buyerId)) {
@@ -163,7 +172,7 @@ function replayHold(
   }
   const total = sources.reduce((sum, s) => sum + s.amountFen, 0n);
   if (total !== args.amountFen) return differs;
-  return succeed(hold(sources), { ok: true, transferIds: sources.map((s) => s.pendingTransferId), replayed: true });
+  return succeed(heldBy(ledger, args, timeoutMs, sources, nowMs), { ok: true, transferIds: sources.map((s) => s.pendingTransferId), replayed: true });
 }
 
 export interface FillArgs {
@@ -203,20 +212,19 @@ export function fillBid(ledger: LedgerApi, hold: BidHold, args: FillArgs, nowMs:
   // Timeouts run on the ledger's clock, which this batch moves to max(clock, nowMs).
   const clockMs = Math.max(ledger.clockMs, nowMs);
   if (hold.expiresAtMs !== undefined && hold.expiresAtMs <= clockMs) return reject('hold_not_active');
-  if (hold.sources.some((s) => ledger.getPendingStatus(s.pendingTransferId) === 'expired')) return reject('hold_not_active');
+  const held = hold.sources;
+  for (let k = 0; k < held.length; k++) if (ledger.getPendingStatus(held[k]!.pendingTransferId) === 'expired') return reject('hold_not_active');
   const prefix = `bid:${hold.bidId}:fill:${args.leaseId}:`;
-  const cash = accountIds.cash(hold.buyerId);
   const transfers: TransferInput[] = [];
   const parts: VoucherPart[] = [];
   let cashFen = 0n;
   let costLeft = args.costFen;
-  const released: bigint[] = [];
-  const held = hold.sources;
+  const released = new Array<bigint>(held.length);
   for (let k = 0; k < held.length; k++) {
     const src = held[k]!;
     const take = !usable(src, nowMs) ? 0n : src.amountFen < costLeft ? src.amountFen : costLeft;
     costLeft -= take;
-    released.push(usable(src, nowMs) ? src.amountFen - take : 0n);
+    released[k] = usable(src, nowMs) ? src.amountFen - take : 0n;
     const pendingId = src.pendingTransferId;
     if (take > 0n) {
       transfers.push({ id: `${prefix}post:${k}`, pendingId, userData: args.leaseId, amountFen: take, code: 'hold', flags: TransferFlags.postPending });
@@ -231,7 +239,7 @@ export function fillBid(ledger: LedgerApi, hold: BidHold, args: FillArgs, nowMs:
   }
   if (costLeft > 0n) {
     const escrow = accountIds.escrow(hold.buyerId);
-    const topUp = { debitAccountId: cash, creditAccountId: escrow, amountFen: costLeft, code: 'hold' as const };
+    const topUp = { debitAccountId: accountIds.cash(hold.buyerId), creditAccountId: escrow, amountFen: costLeft, code: 'hold' as const };
     transfers.push({ id: `${prefix}topup`, ...topUp, userData: args.leaseId });
     cashFen += costLeft;
   }
@@ -248,7 +256,7 @@ export function fillBid(ledger: LedgerApi, hold: BidHold, args: FillArgs, nowMs:
     sources.push({ ...src, pendingTransferId: `${prefix}hold:${k}`, amountFen: again });
   }
   if (remainingLeft > 0n) {
-    sources.push({ funding: 'cash', pendingTransferId: `${prefix}hold:cash`, debitAccountId: cash, amountFen: remainingLeft });
+    sources.push({ funding: 'cash', pendingTransferId: `${prefix}hold:cash`, debitAccountId: accountIds.cash(hold.buyerId), amountFen: remainingLeft });
   }
   for (const s of sources) transfers.push(pendingHold(s.pendingTransferId, hold.buyerId, s, timeoutMs, hold.bidId));
 

@@ -45,12 +45,22 @@ const { debitsMustNotExceedCredits: DMNEC, creditsMustNotExceedDebits: CMNED } =
 export class BatchCheck {
   /** Accounts touched in this batch, in the order first touched. */
   private readonly touched = new FirstSeen<AccountState>();
-  /** Their totals as they were before the batch, four per account: dp, cp, dpend, cpend. */
+  /**
+   * Their totals as they were before the batch, four per account: dp, cp, dpend, cpend. Slots
+   * are overwritten, never emptied: V8 frees an array's storage on `length = 0`, and every batch
+   * (two or more per bid) would allocate it again.
+   */
   private readonly before: bigint[] = [];
 
   /** Call before changing an account's totals. */
   touch(s: AccountState): void {
-    if (this.touched.add(s)) this.before.push(s.dp, s.cp, s.dpend, s.cpend);
+    if (!this.touched.add(s)) return;
+    const k = 4 * (this.touched.items.length - 1);
+    const before = this.before;
+    before[k] = s.dp;
+    before[k + 1] = s.cp;
+    before[k + 2] = s.dpend;
+    before[k + 3] = s.cpend;
   }
 
   /**
@@ -92,6 +102,5 @@ export class BatchCheck {
 
   private reset(): void {
     this.touched.clear();
-    this.before.length = 0;
   }
 }

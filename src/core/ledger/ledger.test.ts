@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccountFlags, TransferFlags as F, type CreateTransferResult } from './codes.js';
 import { assertInvariants } from './invariants.js';
+import { Ledger } from './ledger.js';
 import { IMPLEMENTATIONS, T0, fixture } from './testkit.js';
 import { MAX_BATCH, MAX_FEN, availableFen, balanceFen, type LedgerApi, type TransferInput } from './types.js';
 
@@ -205,5 +206,26 @@ describe.each(IMPLEMENTATIONS)('%s transfers', (_name, make) => {
     expect(ledger.getAccount('nobody')).toBeUndefined();
     expect(ledger.getAccountTransfers('nobody')).toEqual([]);
     expect(ledger.getAccount('alice')!.flags).toBe(AccountFlags.debitsMustNotExceedCredits);
+  });
+});
+
+describe('Ledger.transfersAfter (what the exchange persists per command)', () => {
+  it('lists the transfers committed after a seq, in commit order, none of a failed chain', () => {
+    const ledger = fixture(() => new Ledger({ checkInvariantsEveryBatch: true })) as Ledger;
+    ledger.createTransfers([deposit('d1', 'alice', 100n)], T0);
+    const from = ledger.lastSeq;
+    const results = ledger.createTransfers(
+      [
+        pay('h1', 'alice', 'bob', 50n, { flags: F.pending }),
+        pay('a', 'alice', 'bob', 10n, { flags: F.linked }),
+        pay('b', 'bob', 'alice', 1000n),
+        { id: 'p1', pendingId: 'h1', code: 'hold', flags: F.postPending },
+      ],
+      T0,
+    );
+    expect(results).toEqual(['ok', 'linked_event_failed', 'exceeds_credits', 'ok']);
+    expect(ledger.transfersAfter(from).map((t) => [t.id, t.seq])).toEqual([['h1', 2], ['p1', 3]]);
+    expect(ledger.lastSeq).toBe(3);
+    expect(ledger.transfersAfter(ledger.lastSeq)).toEqual([]);
   });
 });

@@ -36,18 +36,12 @@ import {
 interface Stored {
   readonly transfer: Transfer;
   readonly input: TransferInput;
+  /**
+   * A pending transfer's state; undefined for any other. Kept with the transfer rather than in a
+   * map of its own: creating or resolving a pending (every bid does both) then inserts nothing more.
+   */
+  status: PendingStatus | undefined;
 }
-
-/** How to take back one applied event when a linked chain fails. */
-type Undo =
-  | { readonly kind: 'new'; readonly stored: Stored; readonly dr: AccountState; readonly cr: AccountState }
-  | {
-      readonly kind: 'resolve';
-      readonly stored: Stored;
-      readonly dr: AccountState;
-      readonly cr: AccountState;
-      readonly pendingAmountFen: bigint;
-    };
 
 export interface LedgerOptions {
   /** Run the full (O(accounts + pending)) invariant check after every batch. For tests. */
@@ -65,10 +59,14 @@ export class Ledger implements LedgerApi {
   private readonly accountOrder: AccountState[] = [];
   private readonly byOwner = new Map<string, AccountState[]>();
   private readonly transfers = new Map<string, Stored>();
-  private readonly pendingStatus = new Map<string, PendingStatus>();
+  /**
+   * Every transfer applied, in commit order: `log[i].seq === i + 1` (seq is gap-free). Its tail
+   * from `chainStart` is the linked chain being applied, which a failure takes back.
+   */
+  private readonly log: Transfer[] = [];
+  private chainStart = 0;
   private readonly failedIds = new Map<string, CreateTransferResult>();
   private readonly expiry = new ExpiryQueue();
-  private readonly undo: Undo[] = [];
   private readonly undoAccounts: AccountState[] = [];
   private readonly check = new BatchCheck();
   private seq = 0;
@@ -106,6 +104,7 @@ export class Ledger implements LedgerApi {
       return batch.map(() => 'batch_too_large');
     }
     this.batch = batch;
+    this.chainStart = this.log.length;
     let results: CreateTransferResult[];
     try {
       results = runChains(batch, TRANSFER_FLAGS_ALL, this.applyTransferAt, this.rollbackTransfers, this.keepTransfers);
@@ -121,10 +120,10 @@ export class Ledger implements LedgerApi {
   private batch: readonly TransferInput[] = NO_TRANSFERS;
   private readonly applyTransferAt = (k: number): CreateTransferResult => this.createTransfer(this.batch[k]!);
   private readonly rollbackTransfers = (): void => {
-    for (let u = this.undo.pop(); u !== undefined; u = this.undo.pop()) this.revert(u);
+    while (this.log.length > this.chainStart) this.revert(this.log[this.log.length - 1]!);
   };
   private readonly keepTransfers = (): void => {
-    this.undo.length = 0;
+    this.chainStart = this.log.length;
   };
 
   expirePending(nowMs: number): readonly string[] {
@@ -143,8 +142,18 @@ export class Ledger implements LedgerApi {
     return this.transfers.get(id)?.transfer;
   }
 
+  /** Seq of the latest committed transfer (0 before the first). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Transfers committed after the one numbered `seq`, in commit order (a copy). */
+  transfersAfter(seq: number): Transfer[] {
+    return this.log.slice(seq);
+  }
+
   getPendingStatus(pendingId: string): PendingStatus | undefined {
-    return this.pendingStatus.get(pendingId);
+    return this.transfers.get(pendingId)?.status;
   }
 
   getAccountTransfers(accountId: string): readonly Transfer[] {
@@ -159,9 +168,10 @@ export class Ledger implements LedgerApi {
     return this.accountOrder.map(view);
   }
 
+  /** A scan of every transfer: for invariant checks (start-up, tests), not the hot path. */
   listOpenPending(): readonly Transfer[] {
     const open: Transfer[] = [];
-    for (const [id, status] of this.pendingStatus) if (status === 'pending') open.push(this.transfers.get(id)!.transfer);
+    for (const s of this.transfers.values()) if (s.status === 'pending') open.push(s.transfer);
     return open.sort((a, b) => a.seq - b.seq);
   }
 
@@ -271,14 +281,8 @@ export class Ledger implements LedgerApi {
       dr.dp += amount;
       cr.cp += amount;
     }
-    const stored = this.record(t, dr, cr, amount, timeoutMs);
-    if (isPending) {
-      this.pendingStatus.set(t.id, 'pending');
-      if (timeoutMs > 0) {
-        this.expiry.push({ expiresAtMs: this.clock + timeoutMs, seq: stored.transfer.seq, transferId: t.id });
-      }
-    }
-    this.undo.push({ kind: 'new', stored, dr, cr });
+    const transfer = this.record(t, dr, cr, amount, timeoutMs, isPending ? 'pending' : undefined);
+    if (isPending && timeoutMs > 0) this.expiry.push({ expiresAtMs: this.clock + timeoutMs, seq: transfer.seq, transferId: t.id });
     return 'ok';
   }
 
@@ -289,12 +293,13 @@ export class Ledger implements LedgerApi {
     debitId: string,
     creditId: string,
   ): CreateTransferResult {
-    const p = this.transfers.get(pendingId)?.transfer;
-    if (p === undefined) return 'pending_not_found';
+    const pending = this.transfers.get(pendingId);
+    if (pending === undefined) return 'pending_not_found';
+    const p = pending.transfer;
     if ((p.flags & PENDING) === 0) return 'pending_not_pending';
     if (debitId !== '' && debitId !== p.debitAccountId) return 'pending_has_different_debit_account';
     if (creditId !== '' && creditId !== p.creditAccountId) return 'pending_has_different_credit_account';
-    const status = this.pendingStatus.get(pendingId);
+    const status = pending.status;
     if (status === 'posted') return 'pending_already_posted';
     if (status === 'voided') return 'pending_already_voided';
     if (status === 'expired') return 'pending_expired';
@@ -316,13 +321,12 @@ export class Ledger implements LedgerApi {
       dr.dp += amount;
       cr.cp += amount;
     }
-    this.pendingStatus.set(pendingId, isPost ? 'posted' : 'voided');
-    const stored = this.record(t, dr, cr, amount, 0);
-    this.undo.push({ kind: 'resolve', stored, dr, cr, pendingAmountFen: p.amountFen });
+    pending.status = isPost ? 'posted' : 'voided';
+    this.record(t, dr, cr, amount, 0, undefined);
     return 'ok';
   }
 
-  private record(t: TransferInput, dr: AccountState, cr: AccountState, amountFen: bigint, timeoutMs: number): Stored {
+  private record(t: TransferInput, dr: AccountState, cr: AccountState, amountFen: bigint, timeoutMs: number, status: PendingStatus | undefined): Transfer {
     const transfer: Transfer = {
       id: t.id,
       debitAccountId: dr.id,
@@ -336,35 +340,38 @@ export class Ledger implements LedgerApi {
       timestampMs: this.clock,
       seq: ++this.seq,
     };
-    const stored: Stored = { transfer, input: t };
-    this.transfers.set(t.id, stored);
+    this.transfers.set(t.id, { transfer, input: t, status });
+    this.log.push(transfer);
     dr.history.push(transfer);
     cr.history.push(transfer);
-    return stored;
+    return transfer;
   }
 
-  private revert(u: Undo): void {
-    const t = u.stored.transfer;
-    const { dr, cr } = u;
-    if (u.kind === 'new') {
+  /** Takes back the latest transfer of the log (its chain failed). */
+  private revert(t: Transfer): void {
+    const dr = this.accounts.get(t.debitAccountId)!;
+    const cr = this.accounts.get(t.creditAccountId)!;
+    if ((t.flags & (POST | VOID)) === 0) {
       if ((t.flags & PENDING) !== 0) {
         dr.dpend -= t.amountFen;
         cr.cpend -= t.amountFen;
-        this.pendingStatus.delete(t.id);
       } else {
         dr.dp -= t.amountFen;
         cr.cp -= t.amountFen;
       }
     } else {
-      dr.dpend += u.pendingAmountFen;
-      cr.cpend += u.pendingAmountFen;
+      // A post or void: the pending it resolved is back to pending, in full.
+      const pending = this.transfers.get(t.pendingId)!;
+      dr.dpend += pending.transfer.amountFen;
+      cr.cpend += pending.transfer.amountFen;
       if ((t.flags & POST) !== 0) {
         dr.dp -= t.amountFen;
         cr.cp -= t.amountFen;
       }
-      this.pendingStatus.set(t.pendingId, 'pending');
+      pending.status = 'pending';
     }
     this.transfers.delete(t.id);
+    this.log.pop();
     dr.history.pop();
     cr.history.pop();
     this.seq--;
@@ -374,17 +381,18 @@ export class Ledger implements LedgerApi {
     const expired: string[] = [];
     for (let e = this.expiry.peek(); e !== undefined && e.expiresAtMs <= nowMs; e = this.expiry.peek()) {
       this.expiry.pop();
-      const t = this.transfers.get(e.transferId)?.transfer;
       // Stale entries: the pending was resolved, or rolled back and its id reused.
-      if (t === undefined || t.seq !== e.seq || t.timestampMs + t.timeoutMs !== e.expiresAtMs) continue;
-      if (this.pendingStatus.get(t.id) !== 'pending') continue;
+      const stored = this.transfers.get(e.transferId);
+      if (stored === undefined || stored.status !== 'pending') continue;
+      const t = stored.transfer;
+      if (t.seq !== e.seq || t.timestampMs + t.timeoutMs !== e.expiresAtMs) continue;
       const dr = this.accounts.get(t.debitAccountId)!;
       const cr = this.accounts.get(t.creditAccountId)!;
       this.touch(dr);
       this.touch(cr);
       dr.dpend -= t.amountFen;
       cr.cpend -= t.amountFen;
-      this.pendingStatus.set(t.id, 'expired');
+      stored.status = 'expired';
       expired.push(t.id);
     }
     return expired;
