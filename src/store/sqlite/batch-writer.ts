@@ -7,15 +7,18 @@
  *   per SQL text (a multi-row insert for runs of rows, a single-row one for the rest), after
  *   checking that the journal continues the stored one.
  *
- * A file store executes big plans on a worker thread with its own connection
- * (`SqliteThreadWriter`): better-sqlite3 is synchronous, so on the calling thread the inserts and
- * the fsync of a big group commit blocked the event loop (45 ms for a batch of 1,000 bids), and
- * HTTP, the live feed and the agents' heartbeats waited. With the writer on its own thread they
- * go on, and the command loop applies the next batch meanwhile. WAL lets the main thread's
- * connection (reads and migrations, through Kysely) read while the writer writes. Small plans,
- * whose commit is mostly the fsync, run in place (`SqliteBatchWriter`): the hop to the thread
- * and back would add more latency than they block. An in-memory store has one connection only,
- * so it executes every plan in place.
+ * A file store executes plans on a worker thread with its own connection
+ * (`SqliteThreadWriter`): better-sqlite3 is synchronous, so on the calling thread every commit's
+ * fsync, every WAL checkpoint, and the inserts of a big group commit (45 ms for a batch of 1,000
+ * bids) blocked the event loop, and HTTP, the live feed and the agents' heartbeats waited. With
+ * the writer on its own thread they go on, and the command loop applies the next batch
+ * meanwhile. WAL lets the main thread's connection (reads and migrations, through Kysely) read
+ * while the writer writes. The hop to the thread and back costs 130 µs at the median and 400 µs
+ * at p90 on the 2-core test machines, which a lone client feels (`bench:ingest` one transaction
+ * per order: 852–991 orders/s against 1,232–1,420 in place); under concurrent load it pays:
+ * `bench:http` (32 clients) kept its throughput and its p99.9 fell from 290–440 ms to 160–200 ms,
+ * its slowest order from 370–480 ms to 165–230 ms (3 alternating pairs). An in-memory store has
+ * one connection only, so it executes plans in place (`SqliteBatchWriter`).
  *
  * `executePlan` and `writerThread` run in the worker as their own source text (Function
  * toString: the worker needs no file of its own, which works the same from `dist` and from the
@@ -259,26 +262,9 @@ const { parentPort, workerData } = require('node:worker_threads');
 `;
 
 /**
- * Plans of more rows than this go to the writer thread; smaller ones run in place. A hop to the
- * thread and back costs 130 µs at the median and 400 µs at p90 on the 2-core test machines
- * (`bench:ingest` one transaction per order ran 852–991 orders/s through it against
- * 1,232–1,420 in place), while a plan this small blocks the event loop for a few milliseconds
- * at most (about 85 bids' rows).
- */
-export const IN_PLACE_MAX_ROWS = 512;
-
-/** The rows a plan writes (deletes count one per run). */
-export function planRows(plan: WritePlan): number {
-  let n = 0;
-  for (const step of plan.steps) n += step.values.length / step.width;
-  return n;
-}
-
-/**
- * A file store's writer: small plans run in place on the store's connection, big ones on a
- * worker thread with its own connection to the file (see the file header), one write at a time
- * in the order they were asked for. If the thread dies, the write waiting and every later one
- * reject (the command loop then stops: fail-stop).
+ * A file store's writer: plans run on a worker thread with its own connection to the file (see
+ * the file header), one write at a time in the order they were asked for. If the thread dies,
+ * the write waiting and every later one reject (the command loop then stops: fail-stop).
  */
 export class SqliteThreadWriter implements BatchWriter {
   /** The writer thread (for operators' diagnostics and the tests that end it). */
@@ -290,12 +276,7 @@ export class SqliteThreadWriter implements BatchWriter {
   private dead: Error | null = null;
   private readonly exited: Promise<void>;
 
-  constructor(
-    file: string,
-    busyTimeoutMs: number,
-    /** Runs the small plans, on the store's own connection. */
-    private readonly inPlace: SqliteBatchWriter,
-  ) {
+  constructor(file: string, busyTimeoutMs: number) {
     const data: WriterData = { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file, pragmas: sqlitePragmas(busyTimeoutMs) };
     this.worker = new Worker(WRITER_SOURCE, { eval: true, workerData: data });
     // Idle, the thread does not keep the process alive; a message in flight does (see `send`).
@@ -319,7 +300,7 @@ export class SqliteThreadWriter implements BatchWriter {
 
   write(batch: PreparedBatch): Promise<void> {
     const plan = planBatch(batch);
-    return this.inOrder(() => (planRows(plan) <= IN_PLACE_MAX_ROWS ? this.inPlace.execute(plan) : this.send({ type: 'write', plan }, plan)));
+    return this.inOrder(() => this.send({ type: 'write', plan }, plan));
   }
 
   async close(): Promise<void> {

@@ -42,7 +42,6 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   // An in-memory database is this connection's alone: its writes stay on this thread.
-  const inPlace = new SqliteBatchWriter(sqlite, db);
-  const writer = inMemory ? inPlace : new SqliteThreadWriter(resolve(file), busyTimeoutMs, inPlace);
+  const writer = inMemory ? new SqliteBatchWriter(sqlite, db) : new SqliteThreadWriter(resolve(file), busyTimeoutMs);
   return new KyselyStore(db, 'sqlite', writer);
 }
