@@ -195,11 +195,8 @@ export class SqliteBatchWriter implements BatchWriter {
     this.transaction = sqlite.transaction((plan: WritePlan) => executePlan(sqlite, this.statements, plan)).immediate;
   }
 
-  write(batch: PreparedBatch): Promise<void> {
-    return this.execute(planBatch(batch));
-  }
-
-  async execute(plan: WritePlan): Promise<void> {
+  async write(batch: PreparedBatch): Promise<void> {
+    const plan = planBatch(batch);
     // Under Kysely's connection mutex: no Kysely transaction is open on the connection meanwhile.
     await this.db.connection().execute(async () => {
       try {
@@ -304,9 +301,8 @@ export class SqliteThreadWriter implements BatchWriter {
   }
 
   async close(): Promise<void> {
-    await this.inOrder(async () => {
-      if (this.dead === null) await this.send({ type: 'close' }, null);
-    }).catch(() => undefined);
+    // A dead thread has nothing to close (inOrder rejects at once).
+    await this.inOrder(() => this.send({ type: 'close' }, null)).catch(() => undefined);
     // Kept alive until the thread is gone (idle, it is unref'd).
     this.worker.ref();
     await this.exited;
@@ -322,8 +318,8 @@ export class SqliteThreadWriter implements BatchWriter {
     return run;
   }
 
+  /** Posts `msg` to the thread; only from `inOrder`, which has checked that the thread lives. */
   private send(msg: ToWriter, plan: WritePlan | null): Promise<void> {
-    if (this.dead !== null) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
       this.worker.ref();
       this.answer = { resolve, reject, plan };
