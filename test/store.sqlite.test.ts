@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JournalEntry, JournalSequenceError, openSqliteStore } from '../src/store/index.js';
 import { prepareBatch } from '../src/store/batch-writer.js';
 import { SqliteThreadWriter } from '../src/store/sqlite/batch-writer.js';
+import { cachedStatements } from '../src/store/sqlite/index.js';
 
 let dir = '';
 beforeAll(() => {
@@ -125,5 +126,37 @@ describe('SQLite store', () => {
     expect((await store.journalAfter(0, 10)).map((e) => e.seq)).toEqual([1, 2]);
     await store.close();
     await expect(store.commit({ journal: [entry(3)] })).rejects.toThrow(/store is closed/);
+  });
+
+  it('keeps the read connection\'s prepared statements by SQL text: reused when idle, fresh while one iterates, the least recently used dropped', () => {
+    const sqlite = new BetterSqlite3(':memory:');
+    const db = cachedStatements(sqlite, 2);
+    const a = db.prepare('select 1 as x');
+    expect(db.prepare('select 1 as x')).toBe(a);
+    expect(a.all([])).toEqual([{ x: 1 }]);
+    // While `a` is iterating it cannot run again: the same text gets a statement of its own.
+    const rows = a.iterate([]);
+    rows.next();
+    const during = db.prepare('select 1 as x');
+    expect(during).not.toBe(a);
+    expect(during.all([])).toEqual([{ x: 1 }]);
+    rows.return?.();
+    expect(db.prepare('select 1 as x')).toBe(a);
+    // Size 2: a third text drops the least recently used (`select 2`, since `select 1` was just used).
+    const b = db.prepare('select 2 as x');
+    expect(db.prepare('select 1 as x')).toBe(a);
+    db.prepare('select 3 as x');
+    expect(db.prepare('select 1 as x')).toBe(a);
+    expect(db.prepare('select 2 as x')).not.toBe(b);
+    // A kept statement follows a schema change (SQLite prepares it again itself).
+    sqlite.exec('create table t (v int)');
+    const ins = db.prepare('insert into t (v) values (?)');
+    ins.run([1]);
+    sqlite.exec('alter table t add column w int');
+    expect(db.prepare('insert into t (v) values (?)')).toBe(ins);
+    ins.run([2]);
+    expect(sqlite.prepare('select v, w from t order by v').all()).toEqual([{ v: 1, w: null }, { v: 2, w: null }]);
+    db.close();
+    expect(sqlite.open).toBe(false);
   });
 });

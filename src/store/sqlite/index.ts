@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { KyselyStore } from '../kysely-store.js';
 import { SqliteBatchWriter, SqliteThreadWriter, sqlitePragmas } from './batch-writer.js';
 import type { Store } from '../port.js';
@@ -21,6 +21,40 @@ export interface SqliteStoreOptions {
   readonly file: string;
   /** How long to wait for another process's write lock. */
   readonly busyTimeoutMs?: number;
+}
+
+/** Most prepared statements one connection keeps (see `cachedStatements`). */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * The connection as Kysely's dialect sees it, with its prepared statements kept by SQL text.
+ * Kysely prepares every query anew, and on the serving thread SQLite's parse and plan of the
+ * same few dozen query texts took a noticeable share of each read. A statement is reused only
+ * while it is idle (`busy` is an iteration in progress: then a fresh one is prepared), and at
+ * most STATEMENT_CACHE_SIZE texts are kept, the least recently used dropped first, so queries
+ * whose text varies (IN lists of any length) cannot grow it without bound. SQLite re-prepares a
+ * kept statement itself after a schema change (the migrations).
+ */
+export function cachedStatements(sqlite: BetterSqlite3.Database, size = STATEMENT_CACHE_SIZE): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      const kept = cache.get(sql);
+      if (kept !== undefined && !kept.busy) {
+        // Most recently used last: Map keeps insertion order.
+        cache.delete(sql);
+        cache.set(sql, kept);
+        return kept;
+      }
+      const stmt = sqlite.prepare(sql);
+      if (kept === undefined) {
+        cache.set(sql, stmt);
+        if (cache.size > size) cache.delete(cache.keys().next().value as string);
+      }
+      return stmt;
+    },
+  };
 }
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
@@ -40,7 +74,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     sqlite.close();
     throw err;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(sqlite) }) });
   // An in-memory database is this connection's alone: its writes stay on this thread.
   const writer = inMemory ? new SqliteBatchWriter(sqlite, db) : new SqliteThreadWriter(resolve(file), busyTimeoutMs);
   return new KyselyStore(db, 'sqlite', writer);
