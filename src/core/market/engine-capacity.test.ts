@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AT, bookedFrom, bookingGpus, bookingRow, BookingTable, busyBits, countFree, insertBooking, removeBooking } from './engine-capacity.js';
-import { FNode, type FMarket } from './engine-model.js';
+import { type FMarket, type FNode, newNode } from './engine-model.js';
 
 interface Booking {
   readonly s: number;
@@ -15,7 +15,7 @@ interface Booking {
 }
 
 function nodeIn(table: BookingTable, gpuCount: number): FNode {
-  return new FNode('n', 'p', { bookings: table } as unknown as FMarket, gpuCount);
+  return newNode('n', 'p', { bookings: table } as unknown as FMarket, gpuCount);
 }
 
 function rows(node: FNode, table: BookingTable): Booking[] {

@@ -156,8 +156,11 @@ export function validateEngineState(st: EngineInternals): void {
   }
   for (const o of st.orders.values()) {
     check(o.active, `${o.id} finished but remembered`);
-    if (o.side === 'ask') check(o.stampA !== 0, `${o.id} missing from index`);
-    else check(o.resting, `${o.id} an active bid that does not rest`);
+    if (o.side === 'ask') {
+      check(o.stampA !== 0, `${o.id} missing from index`);
+      // Copied from its first node when placed (see FAsk): a node's market and owner never change.
+      check(o.market === o.node.market && o.ownerId === o.node.providerId, `${o.id} market or owner differs from its node's`);
+    } else check(o.resting, `${o.id} an active bid that does not rest`);
   }
   for (const b of restingBids) {
     check(b.active && b.resting && b.stampA !== 0 && b.restLimit === b.limit, `${b.id} entries`);

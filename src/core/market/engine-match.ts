@@ -62,7 +62,7 @@ export class EngineMatcher extends EngineBooks {
     const gpn = bid.gpusPerNode;
     const isCompute = bid.isCompute;
     const need = gpusWanted(isCompute, this.mRemaining, dt, gpn);
-    if (ask.more === null && ask.unit === 'gpu') {
+    if (ask.more === null && ask.terms.unit === 'gpu') {
       // One node selling single GPUs (the common case, and every offline-capacity block):
       // the allocation rule reduces to "the lowest free indices, in whole groups".
       const node = ask.node;
@@ -109,7 +109,7 @@ export class EngineMatcher extends EngineBooks {
     // allocating: most asks a walk passes give nothing (busy, or too small for an all-or-none
     // need), and then the allocation rule, which never takes more than these counts, finds none.
     const nodeCount = askNodeCount(ask);
-    const wholeNodes = ask.unit === 'node';
+    const wholeNodes = ask.terms.unit === 'node';
     // A whole node larger than the bid's whole need (or not in groups of gpusPerNode) is never
     // taken (see `allocateInAsk`): it does not count as usable.
     const wholeMax = wholeNodes ? gpusWanted(isCompute, bid.remaining, dt, gpn) : 0;
@@ -138,7 +138,7 @@ export class EngineMatcher extends EngineBooks {
       online.push(node);
       free.push({ nodeId: node.id, gpuCount: node.gpuCount, free: freeIndices(node, s, e) });
     }
-    const allocs = allocateInAsk(free, ask.unit, need, gpn);
+    const allocs = allocateInAsk(free, ask.terms.unit, need, gpn);
     if (allocs.length === 0 && useAwake && freeNow(ask, this.lastNow) === 0) this.addSleepy(ask);
     for (const a of allocs) {
       this.addPlan(ask, online[a.index]!, a.gpuIndices, bitsOf(a.gpuIndices));
@@ -348,7 +348,7 @@ export class EngineMatcher extends EngineBooks {
       return;
     }
     const cum = m.capCum;
-    if (ask.unit === 'gpu') {
+    if (ask.terms.unit === 'gpu') {
       for (let i = lo; i < n; i++) cum[i * PROFILE_STRIDE] = cum[i * PROFILE_STRIDE]! - gpus;
     } else {
       // A whole node: counted in its size class, and in every class above (cumulated).
@@ -394,7 +394,7 @@ export class EngineMatcher extends EngineBooks {
           if (node.status !== 'online') continue;
           const f = countFree(node, now, now + MS_PER_HOUR);
           if (f === 0) continue;
-          if (ask.unit === 'gpu') gpuTotal += f;
+          if (ask.terms.unit === 'gpu') gpuTotal += f;
           else if (f === node.gpuCount) {
             const k = sizeClass(f);
             run[k] = run[k]! + f;
@@ -465,7 +465,7 @@ export class EngineMatcher extends EngineBooks {
       if (s === this.lastNow && ask.asleep) continue;
       let gpus = 0;
       const nodeCount = askNodeCount(ask);
-      if (ask.unit === 'node') {
+      if (ask.terms.unit === 'node') {
         // Only whole nodes the bid could ever be sold count towards the bound (see `take`).
         const wholeMax = gpusWanted(bid.isCompute, bid.remaining, ask.market.deciTflops, gpn);
         for (let i = 0; i < nodeCount; i++) {
@@ -540,7 +540,7 @@ export class EngineMatcher extends EngineBooks {
       const ask = asks[k]!;
       if (!ask.active || ask.asleep || ask.market.halted) continue;
       const nodeCount = askNodeCount(ask);
-      const whole = ask.unit === 'node';
+      const whole = ask.terms.unit === 'node';
       for (let i = 0; i < nodeCount; i++) {
         const node = askNode(ask, i);
         if (node.status !== 'online') continue;

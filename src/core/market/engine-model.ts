@@ -91,18 +91,26 @@ export const BIT_GPUS = 30;
  * through `market.bookings`: a node holds only the number of its first row, not arrays of its
  * own. Nodes and their bookings are most of a busy engine's heap, and every major GC marks
  * each object in it (half a million nodes with a booking table each were two million objects).
+ * A plain object made by `newNode` (an object literal), not a class instance: V8 tracks where
+ * literals are allocated and, once nearly all objects from one site outlive their first minor
+ * GCs (nodes live as long as their provider keeps them), allocates them in the old generation
+ * directly, so scavenges no longer copy every new node twice on its way there. Instances of a
+ * class get no such tracking.
  */
-export class FNode {
-  status: NodeStatus = 'online';
-  listedBy: FAsk | null = null;
+export interface FNode {
+  status: NodeStatus;
+  listedBy: FAsk | null;
   /** Row of its earliest-starting booking not yet ended (the rows are chained in start order), -1: none. */
-  firstBooking = -1;
-  constructor(
-    readonly id: string,
-    readonly providerId: string,
-    readonly market: FMarket,
-    public gpuCount: number,
-  ) {}
+  firstBooking: number;
+  readonly id: string;
+  readonly providerId: string;
+  readonly market: FMarket;
+  gpuCount: number;
+}
+
+/** A new node, online, unlisted, without bookings (see FNode). */
+export function newNode(id: string, providerId: string, market: FMarket, gpuCount: number): FNode {
+  return { status: 'online', listedBy: null, firstBooking: -1, id, providerId, market, gpuCount };
 }
 /** What an ask sells on besides its price (see FAsk.terms). */
 export interface AskTerms {
@@ -116,51 +124,44 @@ export const DEFAULT_TERMS: AskTerms = Object.freeze({ unit: 'gpu', minHours: 1,
 
 /**
  * An active ask (or a finished one still referenced). Asks live as long as their nodes are
- * offered, so they are much of a busy engine's heap: an ask keeps only what is its own, and
- * reads the rest through getters: its owner and market are its first node's (an ask's nodes are
- * its owner's, in one market), its rarely set terms sit in a shared object.
+ * offered, so they are much of a busy engine's heap: an ask keeps little besides what is its
+ * own; its rarely set terms sit in a shared object. A plain object made by `newAsk` (an object
+ * literal), not a class instance, for the reason given at FNode: V8 can allocate long-lived
+ * asks in the old generation directly. Its market and owner are its first node's (an ask's
+ * nodes are its owner's, in one market), copied in as fields: a literal has no prototype
+ * getters, and both are read on every walk and trade.
  */
-export class FAsk {
-  active = true;
-  asleep = false;
+export interface FAsk {
+  readonly side: 'ask';
+  active: boolean;
+  asleep: boolean;
   /** Stamp of its entry in `market.all` (0: none). */
-  stampA = 0;
+  stampA: number;
   /** Stamp of its entry in `market.awake` (0: none, i.e. asleep or inactive). */
-  stampB = 0;
-  constructor(
-    readonly id: string,
-    /**
-     * Its first node, and the others in order (null for a one-node ask, the usual kind: no array
-     * per ask). Read them as `askNodeCount` and `askNode` do.
-     */
-    readonly node: FNode,
-    readonly more: readonly FNode[] | null,
-    readonly terms: AskTerms,
-    public price: number,
-    public expiresAt: number | undefined,
-    public seq: number,
-  ) {}
-  get side(): 'ask' {
-    return 'ask';
-  }
-  get ownerId(): string {
-    return this.node.providerId;
-  }
-  get market(): FMarket {
-    return this.node.market;
-  }
-  get unit(): AskUnit {
-    return this.terms.unit;
-  }
-  get minHours(): number {
-    return this.terms.minHours;
-  }
-  get maxHours(): number | undefined {
-    return this.terms.maxHours;
-  }
-  get availableUntil(): number | undefined {
-    return this.terms.availableUntil;
-  }
+  stampB: number;
+  readonly id: string;
+  /**
+   * Its first node, and the others in order (null for a one-node ask, the usual kind: no array
+   * per ask). Read them as `askNodeCount` and `askNode` do.
+   */
+  readonly node: FNode;
+  readonly more: readonly FNode[] | null;
+  /** Its unit, lease hours and availability (DEFAULT_TERMS for most asks). */
+  readonly terms: AskTerms;
+  price: number;
+  expiresAt: number | undefined;
+  seq: number;
+  /** `node.market` and `node.providerId`. */
+  readonly market: FMarket;
+  readonly ownerId: string;
+}
+
+/** A new active ask, awake, in no index yet (see FAsk). */
+export function newAsk(id: string, node: FNode, more: readonly FNode[] | null, terms: AskTerms, price: number, expiresAt: number | undefined, seq: number): FAsk {
+  return {
+    side: 'ask', active: true, asleep: false, stampA: 0, stampB: 0, id, node, more, terms, price, expiresAt, seq,
+    market: node.market, ownerId: node.providerId,
+  };
 }
 export interface FBid {
   readonly side: 'bid';
@@ -232,8 +233,9 @@ export function bidAccepts(bid: FBid, m: FMarket): boolean {
 
 /** Whether `ask` can take part in a lease for this bid and window, on price, hours and availability. */
 export function askFits(bid: FBid, ask: FAsk, e: number): boolean {
-  if (bid.hours < ask.minHours || (ask.maxHours !== undefined && bid.hours > ask.maxHours)) return false;
-  return ask.availableUntil === undefined || e <= ask.availableUntil;
+  const t = ask.terms;
+  if (bid.hours < t.minHours || (t.maxHours !== undefined && bid.hours > t.maxHours)) return false;
+  return t.availableUntil === undefined || e <= t.availableUntil;
 }
 
 /** Whether cursor `a`'s ask comes before `b`'s in a walk: cheaper per GPU (or per P), then older. */
@@ -261,7 +263,7 @@ export function siftCursors(heap: AskCursor[], n: number, i: number, isCompute: 
 
 export function deadlineOf(o: FOrder): number {
   const a = o.expiresAt ?? Infinity;
-  const b = o.side === 'ask' ? (o.availableUntil ?? Infinity) : (o.startAt ?? Infinity);
+  const b = o.side === 'ask' ? (o.terms.availableUntil ?? Infinity) : (o.startAt ?? Infinity);
   return Math.min(a, b);
 }
 

@@ -30,7 +30,7 @@
 import { AT, bookedFrom, bookingRow, freeNow } from './engine-capacity.js';
 import { depthOf, validateEngineState } from './engine-inspect.js';
 import { EngineMatcher } from './engine-match.js';
-import { byRank, deadlineOf, DEFAULT_TERMS, FAsk, type FBid, type FMarket, FNode, type FOrder, leaseNumber, sortByRank } from './engine-model.js';
+import { byRank, deadlineOf, DEFAULT_TERMS, type FAsk, type FBid, type FMarket, type FNode, newAsk, newNode, type FOrder, leaseNumber, sortByRank } from './engine-model.js';
 import { type BidFields, fail, newBidFields, readBid, Rejected, type Rejection, validateBidAmend, validateBidFields, validateStatic } from './rules.js';
 import {
   type AmendOrder,
@@ -181,7 +181,7 @@ export class Engine extends EngineMatcher implements MarketEngine {
   private registerNode(cmd: RegisterNode): void {
     if (this.nodes.has(cmd.nodeId)) fail('DUPLICATE_ID', `node ${cmd.nodeId} exists`);
     const market = this.marketOf(cmd.acceleratorId, cmd.regionId);
-    this.nodes.set(new FNode(cmd.nodeId, cmd.providerId, market, cmd.gpuCount));
+    this.nodes.set(newNode(cmd.nodeId, cmd.providerId, market, cmd.gpuCount));
     this.events.push({ type: 'node_registered', nodeId: cmd.nodeId, market: market.key, gpuCount: cmd.gpuCount });
   }
 
@@ -244,7 +244,7 @@ export class Engine extends EngineMatcher implements MarketEngine {
       unit === 'gpu' && minHours === 1 && cmd.maxHours === undefined && cmd.availableUntil === undefined
         ? DEFAULT_TERMS
         : { unit, minHours, maxHours: cmd.maxHours, availableUntil: cmd.availableUntil };
-    const ask = new FAsk(cmd.orderId, first, more, terms, cmd.priceFenPerGpuHour, cmd.expiresAt, ++this.seq);
+    const ask = newAsk(cmd.orderId, first, more, terms, cmd.priceFenPerGpuHour, cmd.expiresAt, ++this.seq);
     first.listedBy = ask;
     if (more !== null) for (const n of more) n.listedBy = ask;
     this.orders.set(ask);

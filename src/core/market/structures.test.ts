@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashId, ShardedMap } from './structures.js';
+import { mulberry32 } from '../prng.js';
+import { hashId, ShardedMap, TimeHeap } from './structures.js';
 
 /** A record keyed by its id, as the engine's nodes and orders are. */
 interface Rec {
@@ -56,5 +57,44 @@ describe('ShardedMap', () => {
     expect(hashId('a')).not.toBe(hashId('b'));
     expect(new Set(Array.from({ length: 10_000 }, (_, i) => hashId(`o${i}`) >>> 26)).size).toBe(64); // every shard used
     for (let i = 0; i < 10_000; i++) expect(hashId(String(i))).not.toBe(0);
+  });
+});
+
+describe('TimeHeap', () => {
+  it('pops times in order through growth past its first capacity and shrinking after a peak', () => {
+    const rnd = mulberry32(11);
+    const heap = new TimeHeap();
+    const ids = new Map<number, number>();
+    let next = 1;
+    const push = (): void => {
+      // Big times (epoch ms) with ties, and ids up to lease numbers' range.
+      const t = 1_767_225_600_000 + Math.floor(rnd() * 5000);
+      heap.push(t, next);
+      ids.set(next++, t);
+    };
+    const popCheck = (lastTime: number): number => {
+      const t = heap.peekTime();
+      const id = heap.peekId();
+      expect(t).toBeGreaterThanOrEqual(lastTime);
+      expect(ids.get(id)).toBe(t);
+      ids.delete(id);
+      heap.pop();
+      return t;
+    };
+    for (let round = 0; round < 3; round++) {
+      // Up to a peak of 20,000 (many doublings), mixed with pops...
+      for (let i = 0; i < 20_000; i++) {
+        push();
+        if (rnd() < 0.2) popCheck(-Infinity);
+      }
+      expect(heap.size).toBe(ids.size);
+      // ...then drained in time order (shrinking on the way).
+      let last = -Infinity;
+      while (heap.size > 0) last = popCheck(last);
+      expect(ids.size).toBe(0);
+      expect(heap.peekTime()).toBe(Infinity);
+      heap.pop(); // popping an empty heap does nothing
+      expect(heap.size).toBe(0);
+    }
   });
 });
