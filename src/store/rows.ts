@@ -106,12 +106,18 @@ function ints(v: string): readonly number[] {
   if (!Array.isArray(parsed) || !parsed.every((n) => Number.isSafeInteger(n))) throw new TypeError('store: expected a JSON integer array');
   return parsed as number[];
 }
+// Plain loops rather than `every` with a callback: an order's markets and a lease's GPUs are
+// checked for every row of every batch.
 function stringsJson(what: string, v: readonly string[]): string {
-  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw new TypeError(`store: ${what} must be an array of strings`);
+  let ok = Array.isArray(v);
+  for (let i = 0; ok && i < v.length; i++) ok = typeof v[i] === 'string';
+  if (!ok) throw new TypeError(`store: ${what} must be an array of strings`);
   return json(what, JSON.stringify(v));
 }
 function intsJson(what: string, v: readonly number[]): string {
-  if (!Array.isArray(v) || !v.every((n) => Number.isSafeInteger(n))) throw new TypeError(`store: ${what} must be an array of safe integers`);
+  let ok = Array.isArray(v);
+  for (let i = 0; ok && i < v.length; i++) ok = Number.isSafeInteger(v[i]);
+  if (!ok) throw new TypeError(`store: ${what} must be an array of safe integers`);
   return json(what, JSON.stringify(v));
 }
 

@@ -189,6 +189,8 @@ export interface Fill {
   readonly funding: LeaseFunding;
 }
 
+const NO_PARTS: readonly VoucherPart[] = [];
+
 function usable(src: HoldSource, nowMs: number): boolean {
   return src.voucher === undefined || voucherValid(src.voucher, nowMs);
 }
@@ -216,7 +218,8 @@ export function fillBid(ledger: LedgerApi, hold: BidHold, args: FillArgs, nowMs:
   for (let k = 0; k < held.length; k++) if (ledger.getPendingStatus(held[k]!.pendingTransferId) === 'expired') return reject('hold_not_active');
   const prefix = `bid:${hold.bidId}:fill:${args.leaseId}:`;
   const transfers: TransferInput[] = [];
-  const parts: VoucherPart[] = [];
+  // Made only when a voucher pays: a cash-only lease keeps the shared empty list.
+  let parts: VoucherPart[] | null = null;
   let cashFen = 0n;
   let costLeft = args.costFen;
   const released = new Array<bigint>(held.length);
@@ -228,7 +231,7 @@ export function fillBid(ledger: LedgerApi, hold: BidHold, args: FillArgs, nowMs:
     const pendingId = src.pendingTransferId;
     if (take > 0n) {
       transfers.push({ id: `${prefix}post:${k}`, pendingId, userData: args.leaseId, amountFen: take, code: 'hold', flags: TransferFlags.postPending });
-      if (src.voucher !== undefined) parts.push({ ...src.voucher, amountFen: take });
+      if (src.voucher !== undefined) (parts ??= []).push({ ...src.voucher, amountFen: take });
       else cashFen += take;
     } else {
       transfers.push({ id: `${prefix}void:${k}`, pendingId, userData: args.leaseId, code: 'release', flags: TransferFlags.voidPending });
@@ -271,7 +274,7 @@ export function fillBid(ledger: LedgerApi, hold: BidHold, args: FillArgs, nowMs:
     expiresAtMs: hold.expiresAtMs,
     fills: hold.fills + 1,
   };
-  return succeed({ hold: next, funding: { voucherParts: parts, cashFen } }, committed);
+  return succeed({ hold: next, funding: { voucherParts: parts ?? NO_PARTS, cashFen } }, committed);
 }
 
 /** Cancel or expiry: void whatever is still reserved. Voucher money that expired goes home. */

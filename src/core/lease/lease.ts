@@ -53,6 +53,10 @@ export interface LeaseBilling extends LeaseTerms {
   readonly slaShortfallFen: bigint;
 }
 
+// Shared by every lease that opens (one per trade, kept while it runs): read-only, never changed in place.
+const NO_REFUND: Refund = { voucherFen: 0n, cashFen: 0n, toSponsorFen: 0n };
+const NO_TRANSFER_IDS: readonly string[] = [];
+
 /** Starts billing a lease whose escrow a fill has funded. Pure: writes nothing. */
 export function openLease(terms: LeaseTerms, funding: LeaseFunding): OpResult<LeaseBilling> {
   if (!isSafeId(terms.leaseId) || !isSafeId(terms.buyerId) || !isSafeId(terms.providerId)) return reject('id_invalid');
@@ -79,11 +83,11 @@ export function openLease(terms: LeaseTerms, funding: LeaseFunding): OpResult<Le
     settlements: 0,
     state: 'active',
     endReason: undefined,
-    refund: { voucherFen: 0n, cashFen: 0n, toSponsorFen: 0n },
+    refund: NO_REFUND,
     slaCreditFen: 0n,
     slaShortfallFen: 0n,
   };
-  return { ok: true, value: lease, transferIds: [], replayed: false };
+  return { ok: true, value: lease, transferIds: NO_TRANSFER_IDS, replayed: false };
 }
 
 /** The billable instant for `nowMs`: inside the lease window and never before the last one. */

@@ -51,11 +51,15 @@ export function commit(ledger: LedgerApi, transfers: readonly TransferInput[], n
   const n = transfers.length;
   const ids = new Array<string>(n);
   if (n === 0) return { ok: true, transferIds: ids, replayed: false };
-  const linked = new Array<TransferInput>(n);
-  for (let i = 0; i < n; i++) {
-    const t = transfers[i]!;
-    ids[i] = t.id;
-    linked[i] = i < n - 1 ? withLinkedFlag(t) : t;
+  for (let i = 0; i < n; i++) ids[i] = transfers[i]!.id;
+  // Every transfer but the last carries the linked flag. A plan of one (a bid's hold, most
+  // fills) has none to add: it goes as it is, with no copy of the list.
+  let linked = transfers;
+  if (n > 1) {
+    const copy = new Array<TransferInput>(n);
+    for (let i = 0; i < n - 1; i++) copy[i] = withLinkedFlag(transfers[i]!);
+    copy[n - 1] = transfers[n - 1]!;
+    linked = copy;
   }
   const results = ledger.createTransfers(linked, nowMs);
   let replayed = true;

@@ -33,14 +33,43 @@ import {
   type TransferInput,
 } from './types.js';
 
-interface Stored {
-  readonly transfer: Transfer;
-  readonly input: TransferInput;
-  /**
-   * A pending transfer's state; undefined for any other. Kept with the transfer rather than in a
-   * map of its own: creating or resolving a pending (every bid does both) then inserts nothing more.
-   */
-  status: PendingStatus | undefined;
+/*
+ * The two records the ledger keeps per transfer, for as long as it lives, are built by
+ * constructors rather than object literals. V8 moves the objects of a literal that mostly outlive
+ * a young-generation collection straight into old space ("allocation-site pretenuring"), where
+ * each young value stored in them (ids, amounts) likely costs the main thread a write barrier;
+ * objects a constructor builds always start young. Measured with bench:ingest's workload on a
+ * no-op store (20 alternating pairs): about 9% less main-thread CPU per bid, the same in total
+ * (young-generation collections, partly on helper threads, copy these records once more).
+ */
+
+/** A committed transfer: the `Transfer` callers get, with its fields in that interface's order. */
+class CommittedTransfer implements Transfer {
+  constructor(
+    readonly id: string,
+    readonly debitAccountId: string,
+    readonly creditAccountId: string,
+    readonly amountFen: bigint,
+    readonly code: TransferCode,
+    readonly flags: number,
+    readonly pendingId: string,
+    readonly timeoutMs: number,
+    readonly userData: string,
+    readonly timestampMs: number,
+    readonly seq: number,
+  ) {}
+}
+
+class Stored {
+  constructor(
+    readonly transfer: Transfer,
+    readonly input: TransferInput,
+    /**
+     * A pending transfer's state; undefined for any other. Kept with the transfer rather than in a
+     * map of its own: creating or resolving a pending (every bid does both) then inserts nothing more.
+     */
+    public status: PendingStatus | undefined,
+  ) {}
 }
 
 export interface LedgerOptions {
@@ -50,6 +79,7 @@ export interface LedgerOptions {
 
 const KIND_SET: ReadonlySet<string> = new Set(ACCOUNT_KINDS);
 const NO_TRANSFERS: readonly TransferInput[] = [];
+const NO_IDS: readonly string[] = [];
 const { pending: PENDING, postPending: POST, voidPending: VOID } = TransferFlags;
 const { balancingDebit: BAL_DEBIT, balancingCredit: BAL_CREDIT } = TransferFlags;
 const { debitsMustNotExceedCredits: DMNEC, creditsMustNotExceedDebits: CMNED } = AccountFlags;
@@ -237,7 +267,8 @@ export class Ledger implements LedgerApi {
 
     const existing = this.transfers.get(t.id);
     if (existing !== undefined) return sameTransferInput(existing.input, t) ? 'exists' : 'exists_with_different_fields';
-    if (this.failedIds.has(t.id)) return 'id_already_failed';
+    // Almost always empty: skip the lookup then.
+    if (this.failedIds.size !== 0 && this.failedIds.has(t.id)) return 'id_already_failed';
 
     return resolving
       ? this.resolvePending(t, (flags & POST) !== 0, pendingId, debitId, creditId)
@@ -327,20 +358,20 @@ export class Ledger implements LedgerApi {
   }
 
   private record(t: TransferInput, dr: AccountState, cr: AccountState, amountFen: bigint, timeoutMs: number, status: PendingStatus | undefined): Transfer {
-    const transfer: Transfer = {
-      id: t.id,
-      debitAccountId: dr.id,
-      creditAccountId: cr.id,
+    const transfer = new CommittedTransfer(
+      t.id,
+      dr.id,
+      cr.id,
       amountFen,
-      code: t.code as TransferCode,
-      flags: t.flags ?? 0,
-      pendingId: t.pendingId ?? '',
+      t.code as TransferCode,
+      t.flags ?? 0,
+      t.pendingId ?? '',
       timeoutMs,
-      userData: t.userData ?? '',
-      timestampMs: this.clock,
-      seq: ++this.seq,
-    };
-    this.transfers.set(t.id, { transfer, input: t, status });
+      t.userData ?? '',
+      this.clock,
+      ++this.seq,
+    );
+    this.transfers.set(t.id, new Stored(transfer, t, status));
     this.log.push(transfer);
     dr.history.push(transfer);
     cr.history.push(transfer);
@@ -377,8 +408,9 @@ export class Ledger implements LedgerApi {
     this.seq--;
   }
 
-  private expireUpTo(nowMs: number): string[] {
-    const expired: string[] = [];
+  /** Ids of the pendings that expired; a shared empty list when none did (every batch runs this, few expire anything). */
+  private expireUpTo(nowMs: number): readonly string[] {
+    let expired: string[] | null = null;
     for (let e = this.expiry.peek(); e !== undefined && e.expiresAtMs <= nowMs; e = this.expiry.peek()) {
       this.expiry.pop();
       // Stale entries: the pending was resolved, or rolled back and its id reused.
@@ -393,9 +425,9 @@ export class Ledger implements LedgerApi {
       dr.dpend -= t.amountFen;
       cr.cpend -= t.amountFen;
       stored.status = 'expired';
-      expired.push(t.id);
+      (expired ??= []).push(t.id);
     }
-    return expired;
+    return expired ?? NO_IDS;
   }
 
   private touch(s: AccountState): void {
