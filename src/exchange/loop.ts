@@ -60,7 +60,7 @@ export interface CommittedBatch extends AppliedEntries {
   readonly commitMs: number;
 }
 
-/** Commands applied between two looks at I/O while a commit is in flight (see `drain`). */
+/** Commands applied between two looks at I/O while a commit is in flight, and the most a batch starts with when none is (see `drain`). */
 const APPLY_SLICE = 64;
 
 export class QueueFullError extends Error {
@@ -162,11 +162,12 @@ export class CommandLoop {
   }
 
   /**
-   * Group commit, pipelined. The commands waiting (up to maxBatch) are applied to memory as one
-   * batch, and its commit starts. While that commit is in flight, commands that arrive are applied
-   * at once into the next batch (PostgreSQL's server writes meanwhile, SQLite's writer thread
-   * likewise: src/store/sqlite/batch-writer.ts); when the commit is done, that batch is sealed and
-   * its commit starts. So one batch commits while the next fills, and callers are answered, in
+   * Group commit, pipelined. With nothing committing, the first commands waiting (up to
+   * APPLY_SLICE) are applied to memory as one batch, and its commit starts. While that commit is
+   * in flight, the commands waiting and those that arrive are applied into the next batch (up to
+   * maxBatch; PostgreSQL's server writes meanwhile, SQLite's writer thread likewise:
+   * src/store/sqlite/batch-writer.ts); when the commit is done, that batch is sealed and its
+   * commit starts. So one batch commits while the next fills, and callers are answered, in
    * order, only after their own batch is durable. If a commit fails, every later command, applied
    * or not, is rejected and the process stops (fail-stop): memory is ahead of the store.
    */
@@ -180,18 +181,23 @@ export class CommandLoop {
       const room = this.maxBatch - (open === null ? 0 : open.batch.length);
       if (this.queue.length > 0 && room > 0) {
         open ??= { batch: [], applied: { rows: emptyRows(), journal: [], extra: [], outcomes: [] } };
-        // While a commit is in flight, APPLY_SLICE commands at a time with I/O let through in
-        // between, so that commit's round trips go on. Commands already waiting fill the batch
-        // (up to maxBatch) before it is sealed: bigger batches, fewer commits.
-        const taken = this.queue.splice(0, flight === null ? room : Math.min(room, APPLY_SLICE));
+        // APPLY_SLICE commands at a time. While a commit is in flight, I/O is let through between
+        // slices, so that commit's round trips go on, and the commands waiting fill the batch (up
+        // to maxBatch) before it is sealed: bigger batches, fewer commits. With nothing in
+        // flight, the slice is sealed at once (below): the store starts writing while the rest
+        // of a burst is applied into the next batch, instead of idling until the whole burst is
+        // applied (a burst of 5,000 bids: 1,000 applied, about 50 ms, before the first write).
+        const taken = this.queue.splice(0, Math.min(room, APPLY_SLICE));
         const from = open.batch.length;
         for (const p of taken) open.batch.push(p);
         if (!this.applyInto(open, from)) break;
-        if (flight !== null) await new Promise<void>((resolve) => setImmediate(resolve));
-        continue;
+        if (flight !== null) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
+        }
       }
       if (open !== null && flight === null) {
-        // Nothing committing, and nothing waiting that fits: the applied batch goes now.
+        // Nothing committing: the applied batch goes now.
         const sealed = open;
         open = null;
         const hooks = this.sealed(sealed);
