@@ -260,29 +260,28 @@ const { parentPort, workerData } = require('node:worker_threads');
 
 /**
  * A file store's writer: plans run on a worker thread with its own connection to the file (see
- * the file header), one write at a time in the order they were asked for. If the thread dies,
- * the write waiting and every later one reject (the command loop then stops: fail-stop).
+ * the file header). Each write is posted at once; the thread runs them one at a time in the order
+ * posted and answers each in turn, so the next write waits in the thread's queue, not for a turn
+ * of this event loop. If the thread dies, every write waiting and every later one reject (the
+ * command loop then stops: fail-stop).
  */
 export class SqliteThreadWriter implements BatchWriter {
   /** The writer thread (for operators' diagnostics and the tests that end it). */
   readonly worker: Worker;
-  /** The thread's answer to the message in flight. */
-  private answer: { readonly resolve: () => void; readonly reject: (e: unknown) => void; readonly plan: WritePlan | null } | null = null;
-  /** The last write asked for, settled or not: the next one starts after it. */
-  private tail: Promise<void> = Promise.resolve();
+  /** The writes posted and not yet answered, oldest first (the thread answers in that order). */
+  private readonly waiting: { readonly resolve: () => void; readonly reject: (e: unknown) => void; readonly plan: WritePlan | null }[] = [];
   private dead: Error | null = null;
   private readonly exited: Promise<void>;
 
   constructor(file: string, busyTimeoutMs: number) {
     const data: WriterData = { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file, pragmas: sqlitePragmas(busyTimeoutMs) };
     this.worker = new Worker(WRITER_SOURCE, { eval: true, workerData: data });
-    // Idle, the thread does not keep the process alive; a message in flight does (see `send`).
+    // Idle, the thread does not keep the process alive; a write waiting does (see `send`).
     this.worker.unref();
     this.worker.on('message', (answer: FromWriter) => {
-      const w = this.answer;
-      if (w === null) return;
-      this.answer = null;
-      this.worker.unref();
+      const w = this.waiting.shift();
+      if (w === undefined) return;
+      if (this.waiting.length === 0) this.worker.unref();
       if (answer.ok) w.resolve();
       else w.reject(failure(answer.failure, w.plan ?? { journalFirst: 0, steps: [] }));
     });
@@ -297,41 +296,30 @@ export class SqliteThreadWriter implements BatchWriter {
 
   write(batch: PreparedBatch): Promise<void> {
     const plan = planBatch(batch);
-    return this.inOrder(() => this.send({ type: 'write', plan }, plan));
+    return this.send({ type: 'write', plan }, plan);
   }
 
   async close(): Promise<void> {
-    // A dead thread has nothing to close (inOrder rejects at once).
-    await this.inOrder(() => this.send({ type: 'close' }, null)).catch(() => undefined);
+    // After the writes waiting (the thread answers in order). A dead thread, or one that dies
+    // meanwhile, has nothing left to close.
+    if (this.dead === null) await this.send({ type: 'close' }, null).catch(() => undefined);
     // Kept alive until the thread is gone (idle, it is unref'd).
     this.worker.ref();
     await this.exited;
   }
 
-  /** Runs `write` once every write asked for before it has settled (one connection writes at a time). */
-  private inOrder(write: () => Promise<void>): Promise<void> {
-    const run = this.tail.then(() => (this.dead !== null ? Promise.reject(this.dead) : write()));
-    this.tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
-  }
-
-  /** Posts `msg` to the thread; only from `inOrder`, which has checked that the thread lives. */
   private send(msg: ToWriter, plan: WritePlan | null): Promise<void> {
+    if (this.dead !== null) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
-      this.worker.ref();
-      this.answer = { resolve, reject, plan };
+      if (this.waiting.length === 0) this.worker.ref();
+      this.waiting.push({ resolve, reject, plan });
       this.worker.postMessage(msg);
     });
   }
 
-  /** The thread is gone: reject the write in flight, and every later one. */
+  /** The thread is gone: reject every write waiting, and every later one. */
   private fail(e: Error): void {
     this.dead ??= e;
-    const w = this.answer;
-    this.answer = null;
-    w?.reject(this.dead);
+    for (const w of this.waiting.splice(0)) w.reject(this.dead);
   }
 }
