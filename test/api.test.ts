@@ -414,3 +414,44 @@ describe('suanli serve', () => {
     }
   });
 });
+
+describe('suanli serve: lease settlement', () => {
+  const until = async (what: () => boolean): Promise<void> => {
+    for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(what()).toBe(true);
+  };
+
+  it('its ticks settle each running lease once per --settle-every, and replay keeps that', async () => {
+    const file = join(dir(), 'settle.db');
+    let now = Date.UTC(2026, 0, 1);
+    const server = await startServer({
+      port: 0, db: file, demo: false, tickIntervalMs: 10, settleEveryMs: 60_000, clock: () => now, config: { argon2: FAST_ARGON2 }, log: () => undefined,
+    });
+    try {
+      const { loop } = server;
+      for (const userId of ['prov', 'buyer']) expect((await loop.submit({ type: 'openAccount', now: 0, userId })).ok).toBe(true);
+      await loop.submit({ type: 'deposit', now: 0, userId: 'buyer', amountFen: '1000000', transferId: 'd1' });
+      await loop.submit({ type: 'registerNode', now: 0, nodeId: 'n1', providerId: 'prov', acceleratorId: A100, regionId: 'cn-beijing', gpuCount: 8, kind: 'manual' });
+      await loop.submit({ type: 'placeAsk', now: 0, orderId: 'a1', providerId: 'prov', nodeIds: ['n1'], priceFenPerGpuHour: 2270 });
+      const bid = await loop.submit({ type: 'placeBid', now: 0, orderId: 'b1', buyerId: 'buyer', acceleratorIds: [A100], quantity: { kind: 'gpus', gpus: 3 }, hours: 2, limitFen: 2500 });
+      expect(bid.ok).toBe(true);
+      const startMs = loop.core.leaseBilling('l1')!.startMs;
+      // 59 s in, ticks keep coming and settle nothing; at 60 s one settles the whole minute.
+      now = startMs + 59_000;
+      const seq = loop.journalSeq;
+      await new Promise((r) => setTimeout(r, 100));
+      expect(loop.core.leaseBilling('l1')!.billedUntilMs).toBe(startMs);
+      expect(loop.journalSeq).toBe(seq); // ticks that change nothing are not journaled
+      now = startMs + 60_000;
+      await until(() => loop.core.leaseBilling('l1')!.billedUntilMs === startMs + 60_000);
+    } finally {
+      await server.close();
+    }
+    const again = await startServer({ port: 0, db: file, demo: false, settleEveryMs: 60_000, clock: () => now, config: { argon2: FAST_ARGON2 }, log: () => undefined });
+    try {
+      expect(again.loop.core.leaseBilling('l1')!.billedUntilMs).toBe(now);
+    } finally {
+      await again.close();
+    }
+  });
+});

@@ -86,7 +86,16 @@ describe.each(adapters)('command loop on $name', (adapter) => {
       type: 'placeBid', now: 0, orderId: 'b1', buyerId: 'buyer', acceleratorIds: [A100], quantity: { kind: 'gpus', gpus: 3 }, hours: 2, limitFen: 2500,
     });
     expect(bid.ok && bid.events.some((e) => e.type === 'trade')).toBe(true);
-    now += 3_600_000;
+    // Ticks with a one-minute settlement cadence (as the server sends): nothing to settle at
+    // 30 s (not journaled), the lease's first 70 s at 70 s; replay must settle exactly so.
+    now += 30_000;
+    expect((await loop.submit({ type: 'tick', now: 0, settleEveryMs: 60_000 })).transfers).toEqual([]);
+    now += 40_000;
+    expect((await loop.submit({ type: 'tick', now: 0, settleEveryMs: 60_000 })).transfers.length).toBeGreaterThan(0);
+    expect(loop.core.leaseBilling('l1')!.billedUntilMs).toBe(now);
+    const journal = await store.journalAfter(0, 100);
+    expect(JSON.parse(journal[journal.length - 1]!.commandJson)).toMatchObject({ type: 'tick', settleEveryMs: 60_000 });
+    now += 3_600_000 - 70_000;
     expect((await loop.submit({ type: 'tick', now: 0 })).ok).toBe(true);
     // A rejected command is answered (not thrown) and journaled.
     const bad = await loop.submit({ type: 'cancel', now: 0, orderId: 'nope', ownerId: 'buyer' });
@@ -112,6 +121,9 @@ describe.each(adapters)('command loop on $name', (adapter) => {
     const loop2 = await start(store2, clock);
     expect(loop2.journalSeq).toBe(seq);
     expect(balance(loop2, accountIds.earnings('prov'))).toBe(earnings);
+    // the same transfers, not just the same balances (a tick replayed at another cadence would differ)
+    const ids = (l: CommandLoop): string[] => l.core.ledger.getAccountTransfers(accountIds.escrow('buyer')).map((t) => t.id);
+    expect(ids(loop2)).toEqual(ids(loop));
     expect(loop2.core.engine.depth(`${A100}@cn-beijing`)).toEqual(loop.core.engine.depth(`${A100}@cn-beijing`));
     // and it keeps going where it left off
     now += 3_600_000;

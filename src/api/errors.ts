@@ -90,6 +90,8 @@ export const REJECTION_STATUS: Readonly<Record<string, ContentfulStatusCode>> = 
   VOUCHER_REJECTED: 409,
   PROGRAMME_REJECTED: 409,
   LEASE_NOT_STARTED: 409,
+  // only the server's own timer sends ticks: seeing this is a bug
+  INVALID_TICK: 500,
 };
 
 /** Every code the core can return has a status (checked by the API tests). */

@@ -184,7 +184,7 @@ export const LeaseSchema = z
     endReason: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
-    billing: z.object({ billedUntil: z.string(), chargedFen: FenSchema }).nullable().openapi({ description: 'while it is being billed' }),
+    billing: z.object({ billedUntil: z.string(), chargedFen: FenSchema }).nullable().openapi({ description: 'while it is being billed: what was settled, up to billedUntil (settled once a minute by default, and at its end)' }),
     workload: z
       .record(z.string(), z.unknown())
       .nullable()

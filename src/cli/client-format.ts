@@ -35,7 +35,10 @@ export function computeP(raw: string, flag: string): string {
 export function positiveInt(raw: string, flag: string, max = Number.MAX_SAFE_INTEGER): number {
   const s = raw.trim().replace(/_/g, '');
   const n = Number(s);
-  if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(n) || n < 1 || n > max) throw new UsageError(`${flag} must be a whole number from 1 to ${max}`);
+  if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(n) || n < 1 || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? 'of at least 1' : `from 1 to ${max}`;
+    throw new UsageError(`${flag} must be a whole number ${range} (got ${JSON.stringify(raw)})`);
+  }
   return n;
 }
 

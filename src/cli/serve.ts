@@ -2,7 +2,8 @@
  * `suanli serve`: the exchange in one process. Opens the store (SQLite file by default,
  * PostgreSQL for a postgres:// URL), migrates, replays the journal into the core, seeds an
  * admin (and a demo market unless --no-demo) on an empty journal, ticks the core every second
- * (billing, expiry), and serves the REST API. SIGINT/SIGTERM: stop ticks, stop accepting, let
+ * (expiry, lease ends, and billing: each running lease settled once a minute by default, see
+ * TickCommand in src/exchange/core.ts), and serves the REST API. SIGINT/SIGTERM: stop ticks, stop accepting, let
  * the loop drain, close the store.
  */
 import { attachAgentEndpoint } from '../api/agent-ws.js';
@@ -15,12 +16,18 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type AppExtensions, createApp, createRuntime } from '../api/app.js';
 import { type ApiConfig, type AppContext, DEFAULT_API_CONFIG } from '../api/context.js';
 import { listAccelerators, listRegions } from '../core/catalog/index.js';
-import { ExchangeCore } from '../exchange/core.js';
+import { ExchangeCore, MAX_SETTLE_EVERY_MS } from '../exchange/core.js';
 import { CommandLoop, type OnApplied } from '../exchange/loop.js';
 import { Projection } from '../exchange/projection.js';
 import { Rng } from '../sim/prng.js';
 import { DEFAULT_SQLITE_FILE, openStore, type Store } from '../store/index.js';
 import { type Credential, DEMO_EMAILS, seedAdmin, seedDemo, startDemoTrader } from './serve-demo.js';
+
+/**
+ * Running leases are settled once a minute: charges are exact to the millisecond whatever the
+ * cadence, while settling at every one-second tick wrote a transfer per lease per second.
+ */
+export const DEFAULT_SETTLE_EVERY_MS = 60_000;
 
 export interface ServeOptions {
   readonly host?: string;
@@ -34,6 +41,8 @@ export interface ServeOptions {
   readonly demoSeed?: number;
   readonly demoTraderIntervalMs?: number;
   readonly tickIntervalMs?: number;
+  /** How often each running lease is settled (TickCommand.settleEveryMs); default DEFAULT_SETTLE_EVERY_MS. */
+  readonly settleEveryMs?: number;
   readonly adminEmail?: string;
   readonly adminPassword?: string;
   readonly clock?: () => number;
@@ -123,11 +132,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     }
 
     let ticking = false;
+    const settleEveryMs = options.settleEveryMs ?? DEFAULT_SETTLE_EVERY_MS;
     const tick = setInterval(() => {
       if (ticking) return; // never queue ticks behind a slow commit
       ticking = true;
       loop
-        .submit({ type: 'tick', now: 0 })
+        .submit({ type: 'tick', now: 0, settleEveryMs })
         .catch((e: unknown) => log(`tick failed: ${String(e)}`))
         .finally(() => {
           ticking = false;
@@ -191,6 +201,12 @@ function heartbeatArg(raw: string): number {
   return n;
 }
 
+function settleEveryArg(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n * 1_000 > MAX_SETTLE_EVERY_MS) throw new InvalidArgumentError('a settlement interval is 0-86400 s (0: every second)');
+  return n;
+}
+
 function portArg(raw: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('a port is 0-65535');
@@ -212,6 +228,11 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the exchange: REST API, command loop, store (and a demo market on a fresh store)')
+    .showHelpAfterError('(add --help for usage)')
+    // A bad flag exits 2, as in every other command.
+    .exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    })
     .addOption(new Option('--host <host>', 'address to listen on').env('HOST').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'port to listen on').env('PORT').default(8080).argParser(portArg))
     .addOption(new Option('--db <location>', 'SQLite file or postgres:// URL').env('DATABASE_URL').default(DEFAULT_SQLITE_FILE))
@@ -224,11 +245,19 @@ export function registerServe(program: Command): void {
         .env('SUANLI_RATE_LIMIT')
         .argParser(rateArg),
     )
-    .action(async (opts: { host: string; port: number; db: string; demo: boolean; adminEmail: string; rateLimit?: number; publicUrl?: string; agentHeartbeatMs?: number }) => {
+    .addOption(
+      new Option('--settle-every <seconds>', 'how often each running lease is settled (charges are exact to the millisecond whatever this is)')
+        .env('SUANLI_SETTLE_EVERY_S')
+        .default(DEFAULT_SETTLE_EVERY_MS / 1_000)
+        .argParser(settleEveryArg),
+    )
+    .action(async (opts: {
+      host: string; port: number; db: string; demo: boolean; adminEmail: string; rateLimit?: number; publicUrl?: string; agentHeartbeatMs?: number; settleEvery: number;
+    }) => {
       const log = (line: string): void => console.log(line);
       const config = opts.rateLimit === undefined ? {} : { rateLimit: { perSecond: opts.rateLimit, burst: opts.rateLimit * 6 } };
       const running = await startServer({
-        host: opts.host, port: opts.port, db: opts.db, demo: opts.demo, adminEmail: opts.adminEmail, log, config,
+        host: opts.host, port: opts.port, db: opts.db, demo: opts.demo, adminEmail: opts.adminEmail, log, config, settleEveryMs: opts.settleEvery * 1_000,
         ...(opts.publicUrl === undefined ? {} : { publicUrl: opts.publicUrl }),
         ...(opts.agentHeartbeatMs === undefined ? {} : { agentHeartbeatIntervalMs: opts.agentHeartbeatMs }),
       });

@@ -70,6 +70,58 @@ describe('exchange core: engine and ledger together', () => {
     }
   });
 
+  it('ticks every second with a one-minute cadence settle each lease once a minute, and end with the same money', () => {
+    const everyTick = setup([bid3x2h()]);
+    const perMinute = setup([bid3x2h()]);
+    let transfersEveryTick = 0;
+    let transfersPerMinute = 0;
+    const settledAt: number[] = [];
+    // Two hours and a minute of one-second ticks: the lease ends at two hours on both.
+    for (let s = 1; s <= 2 * 3_600 + 60; s++) {
+      const now = T0 + s * 1_000;
+      transfersEveryTick += everyTick.run({ type: 'tick', now }).transfers.length;
+      const r = perMinute.run({ type: 'tick', now, settleEveryMs: 60_000 });
+      expect(r.ok).toBe(true);
+      if (r.transfers.length > 0 && s < 2 * 3_600) settledAt.push(s);
+      transfersPerMinute += r.transfers.length;
+    }
+    // Settled at each whole minute of the lease, nowhere between.
+    expect(settledAt).toEqual(Array.from({ length: 119 }, (_, k) => (k + 1) * 60));
+    // 7,842 transfers against 240 (two per settlement, and the closing ones).
+    expect(transfersEveryTick).toBeGreaterThan(30 * transfersPerMinute);
+    for (const id of [accountIds.escrow('buyer'), accountIds.cash('buyer'), accountIds.earnings('prov'), accountIds.fees]) {
+      expect(bal(perMinute.core, id)).toBe(bal(everyTick.core, id));
+    }
+    expect(bal(perMinute.core, accountIds.earnings('prov'))).toBe(12_939n);
+  });
+
+  it('between settlements a lease is not billed, and ending it early still bills to the millisecond', () => {
+    const every = setup([bid3x2h()]);
+    const cadence = setup([bid3x2h()]);
+    for (let s = 1; s <= 90; s++) {
+      every.run({ type: 'tick', now: T0 + s * 1_000 });
+      cadence.run({ type: 'tick', now: T0 + s * 1_000, settleEveryMs: 60_000 });
+    }
+    // 90 s in: the cadence run settled once, at 60 s.
+    expect(cadence.core.leaseBilling('l1')!.billedUntilMs).toBe(T0 + 60_000);
+    const end = T0 + 90_500;
+    for (const x of [every, cadence]) expect(x.run({ type: 'endLease', now: end, leaseId: 'l1', reason: 'buyer' }).ok).toBe(true);
+    // 3 GPUs × 22.70 CNY/h × 90.5 s = 1.712 CNY, floored to 1.71; both runs end identically.
+    expect(bal(cadence.core, accountIds.earnings('prov')) + bal(cadence.core, accountIds.fees)).toBe(171n);
+    for (const id of [accountIds.escrow('buyer'), accountIds.cash('buyer'), accountIds.earnings('prov'), accountIds.fees]) {
+      expect(bal(cadence.core, id)).toBe(bal(every.core, id));
+    }
+  });
+
+  it.each([-1, 1.5, 86_400_001, Number.NaN])('a tick with settleEveryMs %s is refused with INVALID_TICK and changes nothing', (bad) => {
+    const { core, run } = setup([bid3x2h()]);
+    const before = JSON.stringify(core.ledger.listAccounts(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    const r = run({ type: 'tick', now: T0 + 2 * H, settleEveryMs: bad });
+    expect(r).toMatchObject({ ok: false, code: 'INVALID_TICK', events: [], transfers: [] });
+    expect(JSON.stringify(core.ledger.listAccounts(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v))).toBe(before);
+    expect(core.leaseBilling('l1')).toBeDefined(); // the term is over, but the refused tick did not end it
+  });
+
   it('ending after 37 min 13 s bills exactly that and refunds the rest at once', () => {
     const { core, run } = setup([bid3x2h()]);
     const end = T0 + 37 * 60_000 + 13_000;

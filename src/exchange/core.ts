@@ -7,8 +7,8 @@
  * Money rules (DESIGN.md "Ledger"): a bid holds its worst case before it reaches the engine
  * (voucher first where the scope allows, then cash); each trade posts the lease's full cost
  * into escrow and re-reserves what the rest of the bid may still need; a finished bid releases
- * what is left; leases are billed per second from escrow (ticks settle them); ending early
- * refunds at once; a provider-caused end pays an SLA credit.
+ * what is left; leases are billed per second from escrow (ticks settle them, see TickCommand);
+ * ending early refunds at once; a provider-caused end pays an SLA credit.
  */
 import type { Accelerator, Region } from '../core/catalog/types.js';
 import { deposit, openPlatformAccounts, openUserAccounts, withdraw } from '../core/ledger/chart.js';
@@ -67,6 +67,27 @@ export const DEFAULT_CONFIG: ExchangeConfig = { feeBps: 500, slaCreditMultipleBp
  */
 export type EndLeaseCommand = EndLease & { readonly interruptedAtMs?: number };
 
+/**
+ * Time passes: orders expire, leases whose term is over end, running leases are settled, expired
+ * vouchers go back to their sponsors. A lease's charge is always its price × GPUs × the
+ * milliseconds it ran (floored on the cumulative total), so how often it is settled changes when
+ * money moves, never how much. `settleEveryMs` is that cadence: a running lease is settled only
+ * once at least that long has passed since its last settlement (absent or 0: at every tick, as
+ * every tick journaled before the field existed was, so those journals replay unchanged). The
+ * server's ticks carry it (`suanli serve --settle-every`), so replay settles exactly as the live
+ * run did. Settling every second made one ledger transfer per running lease per second, of a fen
+ * or two, each a row in the store, a line in statements, and about 0.5 KB of the ledger's memory
+ * for as long as the process runs.
+ */
+export interface TickCommand {
+  readonly type: 'tick';
+  readonly now: number;
+  readonly settleEveryMs?: number;
+}
+
+/** The longest settlement cadence a tick may ask for: a day. */
+export const MAX_SETTLE_EVERY_MS = 86_400_000;
+
 /** Commands beyond the engine's own. Money travels as decimal strings so commands are JSON. */
 export type CoreCommand =
   | Exclude<Command, EndLease>
@@ -81,7 +102,7 @@ export type CoreCommand =
       readonly transferId: string;
       readonly from: 'cash' | 'earnings';
     }
-  | { readonly type: 'tick'; readonly now: number }
+  | TickCommand
   | { readonly type: 'setFee'; readonly now: number; readonly feeBps: number }
   | { readonly type: 'fundProgramme'; readonly now: number; readonly programmeId: string; readonly amountFen: string; readonly transferId: string }
   | {
@@ -136,6 +157,7 @@ export const CoreRejectCodes = [
   'VOUCHER_REJECTED',
   'PROGRAMME_REJECTED',
   'LEASE_NOT_STARTED',
+  'INVALID_TICK',
 ] as const;
 export type CoreRejectCode = (typeof CoreRejectCodes)[number];
 
@@ -276,10 +298,15 @@ export class ExchangeCore {
         return this.deposit(cmd.userId, cmd.amountFen, cmd.transferId, cmd.now);
       case 'withdraw':
         return this.withdraw(cmd);
-      case 'tick':
+      case 'tick': {
+        const every = cmd.settleEveryMs ?? 0;
+        if (!Number.isSafeInteger(every) || every < 0 || every > MAX_SETTLE_EVERY_MS) {
+          throw new Rejected('INVALID_TICK', `settleEveryMs must be a whole number of milliseconds from 0 to ${MAX_SETTLE_EVERY_MS}`);
+        }
         this.engineApply({ type: 'expire', now: cmd.now });
-        this.settle(cmd.now);
+        this.settle(cmd.now, every);
         return this.expireVouchers(cmd.now);
+      }
       case 'setFee':
         if (!Number.isSafeInteger(cmd.feeBps) || cmd.feeBps < 0 || cmd.feeBps > 5_000) throw new Rejected('INVALID_FEE', 'fee must be 0..5000 bps');
         this.feeBps = cmd.feeBps;
@@ -517,11 +544,14 @@ export class ExchangeCore {
     this.events.push({ type: 'lease_ready', leaseId, buyerId: l.buyerId, access: access ?? null });
   }
 
-  /** Ticks: bill every running lease up to now, and close the ones whose term is over. */
-  private settle(now: number): void {
+  /**
+   * Ticks: close the leases whose term is over, and bill each running lease up to now once
+   * `every` ms or more have passed since it was last billed (see TickCommand).
+   */
+  private settle(now: number, every: number): void {
     for (const [leaseId, b] of this.leases) {
       if (b.endMs <= now) this.closeLease(leaseId, b, now, 'completed');
-      else if (b.startMs < now) {
+      else if (b.startMs < now && now - b.billedUntilMs >= every) {
         const r = accrue(this.recorder, b, now);
         if (!r.ok) throw new Error(`accrual of ${leaseId} failed: ${r.code} ${r.transferResult ?? ''}`);
         // An existing key: the map's order, and so this loop, is unchanged.

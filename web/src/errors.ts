@@ -76,6 +76,7 @@ export const ERRORS: Readonly<Record<string, readonly [en: string, zh: string]>>
   BUSY: ['The exchange is busy; retry in a second.', '交易所繁忙，请一秒后重试。'],
   NETWORK: ['The exchange cannot be reached.', '无法连接交易所。'],
   CLOCK_BACKWARDS: ['The exchange’s clock went backwards (a bug; please report it).', '交易所时钟倒退（程序错误，请报告）。'],
+  INVALID_TICK: ['The exchange’s timer sent a bad tick (a bug; please report it).', '交易所计时器发出了无效的时钟信号（程序错误，请报告）。'],
   LEASE_NOT_STARTED: ['The lease has not started yet.', '租约尚未开始。'],
   NODE_ATTESTATION_MISMATCH: ['This server’s GPUs do not match what was declared; it cannot trade.', '该服务器的 GPU 与申报不符，无法交易。'],
   // agent enrollment

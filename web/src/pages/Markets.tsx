@@ -69,7 +69,7 @@ export function MarketsTable({ markets, caption }: { markets: Market[]; caption:
             <td className="r" data-col="bid"><Price fen={m.bestBidFen} acceleratorId={m.acceleratorId} /></td>
             <td className="r" data-col="ask"><Price fen={m.bestAskFen} acceleratorId={m.acceleratorId} /></td>
             <td className="r" data-col="last"><Price fen={m.lastTradeFen} acceleratorId={m.acceleratorId} /></td>
-            <td className={`r ${m.change24hPct === null ? '' : m.change24hPct >= 0 ? 'up' : 'down'}`}>{formatPct(m.change24hPct)}</td>
+            <td className={`r ${m.change24hPct === null || m.change24hPct === 0 ? '' : m.change24hPct > 0 ? 'up' : 'down'}`}>{formatPct(m.change24hPct)}</td>
             <td className="r">{formatNumber(m.volume24hGpuHours, 1)}</td>
             <td className="r" data-col="free">{formatNumber(m.freeGpus)}</td>
           </tr>
