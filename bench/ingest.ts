@@ -8,6 +8,11 @@
  * (see WARMUP_BATCHED), so neither timed run pays for the JIT warming up.
  * Each store then runs ROUNDS timed rounds, batched and one by one alternately (the machine's
  * speed and its fsync latency drift), and reports the medians and their ratio.
+ * For SQLite it also measures the store's own floor: the write plans of the last round's two runs
+ * (captured as the loop committed them) executed again on a fresh file, on one connection in one
+ * thread, exactly as the writer thread executes them but with nothing else to do: no core, no
+ * projection, no JSON, no hop between threads. What that reaches batched, divided by the
+ * exchange's one-by-one rate, bounds the ratio any command loop over these rows could show.
  * Usage: npm run bench:ingest [-- --orders N] [-- --rounds N] [-- --json] [-- --no-pg]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +22,11 @@ import { listAccelerators, listRegions } from '../src/core/catalog/index.js';
 import { ExchangeCore } from '../src/exchange/core.js';
 import { CommandLoop } from '../src/exchange/loop.js';
 import { Projection } from '../src/exchange/projection.js';
+import BetterSqlite3 from 'better-sqlite3';
+import { prepareBatch } from '../src/store/batch-writer.js';
 import { openPostgresStore, openSqliteStore, type Store } from '../src/store/index.js';
+import type { CommitBatch } from '../src/store/port.js';
+import { executePlan, planBatch, sqlitePragmas, type WritePlan } from '../src/store/sqlite/batch-writer.js';
 import { createTestDatabase } from '../test/support/pg.js';
 import { median, round } from './stats.js';
 
@@ -35,9 +44,22 @@ const WARMUP_SINGLE = 300;
 const catalog = { accelerators: listAccelerators(), regions: listRegions() };
 const A100 = 'nvidia-a100-sxm4-40g';
 
-async function run(open: () => Promise<Store>, maxBatch: number, count: number): Promise<number> {
+/** What a run committed: every batch, and how many of them came before the timed bids. */
+interface Captured {
+  readonly batches: CommitBatch[];
+  untimed: number;
+}
+
+async function run(open: () => Promise<Store>, maxBatch: number, count: number, capture?: Captured): Promise<number> {
   const store = await open();
   await store.migrate();
+  if (capture) {
+    const commit = store.commit.bind(store);
+    store.commit = (batch) => {
+      capture.batches.push(batch);
+      return commit(batch);
+    };
+  }
   let t = Date.UTC(2026, 0, 1);
   const loop = await CommandLoop.open(new ExchangeCore(catalog), store, new Projection(catalog.accelerators), {
     clock: () => ++t,
@@ -51,6 +73,7 @@ async function run(open: () => Promise<Store>, maxBatch: number, count: number):
     await loop.submit({ type: 'registerNode', now: 0, nodeId: `n${n}`, providerId: 'dc', acceleratorId: A100, regionId: 'cn-guizhou-guiyang', gpuCount: 8, kind: 'manual' });
     await loop.submit({ type: 'placeAsk', now: 0, orderId: `a${n}`, providerId: 'dc', nodeIds: [`n${n}`], priceFenPerGpuHour: 2000 + (n % 50) });
   }
+  if (capture) capture.untimed = capture.batches.length;
   const started = process.hrtime.bigint();
   const results = await Promise.all(
     Array.from({ length: count }, (_, i) =>
@@ -67,23 +90,61 @@ async function run(open: () => Promise<Store>, maxBatch: number, count: number):
   return Math.round(count / seconds);
 }
 
+/** SQLite alone on the rows of one round (see the file header), orders/s. */
+interface StoreFloor {
+  readonly batched: number;
+  readonly oneByOne: number;
+  /** `batched` over the exchange's own one-by-one median: the most any loop over these rows could show. */
+  readonly boundOnRatio: number;
+}
+
 interface StoreReport {
   /** Medians of the rounds, orders/s. */
   readonly batched: number;
   readonly oneByOne: number;
   readonly ratio: number;
   readonly rounds: { readonly batched: number; readonly oneByOne: number }[];
+  floor?: StoreFloor;
 }
 
-/** Warms both modes up untimed, then ROUNDS alternating timed rounds; `open(maxBatch, count)` runs one. */
-async function measure(open: (maxBatch: number, count: number) => Promise<number>): Promise<StoreReport> {
+type RunOne = (maxBatch: number, count: number, capture?: Captured) => Promise<number>;
+
+/** Warms both modes up untimed, then ROUNDS alternating timed rounds (the last one captured); `open(maxBatch, count)` runs one. */
+async function measure(open: RunOne): Promise<{ report: StoreReport; last: { batched: Captured; oneByOne: Captured } }> {
   await open(1_000, WARMUP_BATCHED);
   await open(1, WARMUP_SINGLE);
   const rounds: { batched: number; oneByOne: number }[] = [];
-  for (let r = 0; r < ROUNDS; r++) rounds.push({ batched: await open(1_000, orders), oneByOne: await open(1, orders) });
+  const last = { batched: { batches: [], untimed: 0 } as Captured, oneByOne: { batches: [], untimed: 0 } as Captured };
+  for (let r = 0; r < ROUNDS; r++) {
+    const final = r === ROUNDS - 1;
+    rounds.push({ batched: await open(1_000, orders, final ? last.batched : undefined), oneByOne: await open(1, orders, final ? last.oneByOne : undefined) });
+  }
   const batched = Math.round(median(rounds.map((x) => x.batched)));
   const oneByOne = Math.round(median(rounds.map((x) => x.oneByOne)));
-  return { batched, oneByOne, ratio: round(batched / oneByOne, 1), rounds };
+  return { report: { batched, oneByOne, ratio: round(batched / oneByOne, 1), rounds }, last };
+}
+
+/**
+ * Executes a run's captured plans on a fresh database file (schema from the migrations) the way
+ * the writer thread does, one transaction per batch; orders/s over the timed batches only.
+ */
+async function sqliteAlone(file: string, captured: Captured): Promise<number> {
+  const schema = await openSqliteStore({ file });
+  await schema.migrate();
+  await schema.close();
+  const plans: WritePlan[] = captured.batches.map((b) => planBatch(prepareBatch(b)));
+  const db = new BetterSqlite3(file);
+  try {
+    for (const p of sqlitePragmas(5_000)) db.pragma(p);
+    const cache = new Map<string, BetterSqlite3.Statement>();
+    const write = db.transaction((plan: WritePlan) => executePlan(db, cache, plan)).immediate;
+    for (let i = 0; i < captured.untimed; i++) write(plans[i]!);
+    const started = process.hrtime.bigint();
+    for (let i = captured.untimed; i < plans.length; i++) write(plans[i]!);
+    return Math.round(orders / (Number(process.hrtime.bigint() - started) / 1e9));
+  } finally {
+    db.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -91,19 +152,25 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'suanli-ingest-'));
   try {
     let n = 0;
-    report.sqlite = await measure((maxBatch, count) => run(() => openSqliteStore({ file: join(dir, `run${++n}.db`) }), maxBatch, count));
+    const { report: sqlite, last } = await measure((maxBatch, count, capture) => run(() => openSqliteStore({ file: join(dir, `run${++n}.db`) }), maxBatch, count, capture));
+    const batched = await sqliteAlone(join(dir, 'alone-batched.db'), last.batched);
+    const oneByOne = await sqliteAlone(join(dir, 'alone-single.db'), last.oneByOne);
+    sqlite.floor = { batched, oneByOne, boundOnRatio: round(batched / sqlite.oneByOne, 1) };
+    report.sqlite = sqlite;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   if (!args.includes('--no-pg')) {
-    report.postgres = await measure(async (maxBatch, count) => {
-      const db = await createTestDatabase();
-      try {
-        return await run(() => openPostgresStore({ url: db.url }), maxBatch, count);
-      } finally {
-        await db.drop();
-      }
-    });
+    report.postgres = (
+      await measure(async (maxBatch, count) => {
+        const db = await createTestDatabase();
+        try {
+          return await run(() => openPostgresStore({ url: db.url }), maxBatch, count);
+        } finally {
+          await db.drop();
+        }
+      })
+    ).report;
   }
   if (json) {
     console.log(JSON.stringify({ orders, rounds: ROUNDS, node: process.version, ...report, target: { ratio: 20 } }));
@@ -112,6 +179,13 @@ async function main(): Promise<void> {
   console.log(`bench:ingest — ${orders} acknowledged bids (hold, match, lease, transfers, journal) through the command loop, median of ${ROUNDS} rounds, ${process.version}`);
   for (const [name, r] of Object.entries(report)) {
     console.log(`${name.padEnd(9)} group commit ${String(r.batched).padStart(7)} orders/s   one transaction per order ${String(r.oneByOne).padStart(6)} orders/s   ratio ${r.ratio}× (target ≥ 20×)`);
+    const f = r.floor;
+    if (f) {
+      console.log(
+        `${''.padEnd(9)} SQLite alone, the last round's own writes in one thread: ${f.batched} orders/s batched, ${f.oneByOne} one by one` +
+          ` (${round(f.batched / f.oneByOne, 1)}×); ${f.batched} over the exchange's ${r.oneByOne} one by one = ${f.boundOnRatio}×, the most any loop could show here`,
+      );
+    }
   }
 }
 
