@@ -8,11 +8,13 @@
  * (see WARMUP_BATCHED), so neither timed run pays for the JIT warming up.
  * Each store then runs ROUNDS timed rounds, batched and one by one alternately (the machine's
  * speed and its fsync latency drift), and reports the medians and their ratio.
- * For SQLite it also measures the store's own floor: the write plans of the last round's two runs
- * (captured as the loop committed them) executed again on a fresh file, on one connection in one
- * thread, exactly as the writer thread executes them but with nothing else to do: no core, no
- * projection, no JSON, no hop between threads. What that reaches batched, divided by the
- * exchange's one-by-one rate, bounds the ratio any command loop over these rows could show.
+ * It also measures each store's own floor: the batches of the last round's two runs (captured as
+ * the loop committed them) written again, one after another, on a fresh database: for SQLite the
+ * write plans executed on one connection in one thread, exactly as the writer thread executes
+ * them but with nothing else to do (no core, no projection, no JSON, no hop between threads); for
+ * PostgreSQL through the store's own commit (one statement per batch). What that reaches batched,
+ * divided by the exchange's one-by-one rate, bounds the ratio any command loop over these rows
+ * could show.
  * Usage: npm run bench:ingest [-- --orders N] [-- --rounds N] [-- --json] [-- --no-pg]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -90,7 +92,7 @@ async function run(open: () => Promise<Store>, maxBatch: number, count: number, 
   return Math.round(count / seconds);
 }
 
-/** SQLite alone on the rows of one round (see the file header), orders/s. */
+/** The store alone on the rows of one round (see the file header), orders/s. */
 interface StoreFloor {
   readonly batched: number;
   readonly oneByOne: number;
@@ -128,6 +130,19 @@ async function measure(open: RunOne): Promise<{ report: StoreReport; last: { bat
  * Executes a run's captured plans on a fresh database file (schema from the migrations) the way
  * the writer thread does, one transaction per batch; orders/s over the timed batches only.
  */
+/** Writes a run's captured batches through a fresh store's commit, one after another; orders/s over the timed batches only. */
+async function storeAlone(store: Store, captured: Captured): Promise<number> {
+  try {
+    await store.migrate();
+    for (let i = 0; i < captured.untimed; i++) await store.commit(captured.batches[i]!);
+    const started = process.hrtime.bigint();
+    for (let i = captured.untimed; i < captured.batches.length; i++) await store.commit(captured.batches[i]!);
+    return Math.round(orders / (Number(process.hrtime.bigint() - started) / 1e9));
+  } finally {
+    await store.close();
+  }
+}
+
 async function sqliteAlone(file: string, captured: Captured): Promise<number> {
   const schema = await openSqliteStore({ file });
   await schema.migrate();
@@ -161,16 +176,26 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   if (!args.includes('--no-pg')) {
-    report.postgres = (
-      await measure(async (maxBatch, count) => {
-        const db = await createTestDatabase();
-        try {
-          return await run(() => openPostgresStore({ url: db.url }), maxBatch, count);
-        } finally {
-          await db.drop();
-        }
-      })
-    ).report;
+    const { report: postgres, last } = await measure(async (maxBatch, count, capture) => {
+      const db = await createTestDatabase();
+      try {
+        return await run(() => openPostgresStore({ url: db.url }), maxBatch, count, capture);
+      } finally {
+        await db.drop();
+      }
+    });
+    const alone = async (captured: Captured): Promise<number> => {
+      const db = await createTestDatabase();
+      try {
+        return await storeAlone(await openPostgresStore({ url: db.url }), captured);
+      } finally {
+        await db.drop();
+      }
+    };
+    const batched = await alone(last.batched);
+    const oneByOne = await alone(last.oneByOne);
+    postgres.floor = { batched, oneByOne, boundOnRatio: round(batched / postgres.oneByOne, 1) };
+    report.postgres = postgres;
   }
   if (json) {
     console.log(JSON.stringify({ orders, rounds: ROUNDS, node: process.version, ...report, target: { ratio: 20 } }));
@@ -182,7 +207,7 @@ async function main(): Promise<void> {
     const f = r.floor;
     if (f) {
       console.log(
-        `${''.padEnd(9)} SQLite alone, the last round's own writes in one thread: ${f.batched} orders/s batched, ${f.oneByOne} one by one` +
+        `${''.padEnd(9)} the store alone, the last round's own writes: ${f.batched} orders/s batched, ${f.oneByOne} one by one` +
           ` (${round(f.batched / f.oneByOne, 1)}×); ${f.batched} over the exchange's ${r.oneByOne} one by one = ${f.boundOnRatio}×, the most any loop could show here`,
       );
     }
