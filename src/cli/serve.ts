@@ -25,7 +25,8 @@ import { type Credential, DEMO_EMAILS, seedAdmin, seedDemo, startDemoTrader } fr
 
 /**
  * Running leases are settled once a minute: charges are exact to the millisecond whatever the
- * cadence, while settling at every one-second tick wrote a transfer per lease per second.
+ * cadence (see TickCommand for the one exception), while settling at every one-second tick wrote
+ * a transfer per lease per second.
  */
 export const DEFAULT_SETTLE_EVERY_MS = 60_000;
 

@@ -71,7 +71,11 @@ export type EndLeaseCommand = EndLease & { readonly interruptedAtMs?: number };
  * Time passes: orders expire, leases whose term is over end, running leases are settled, expired
  * vouchers go back to their sponsors. A lease's charge is always its price × GPUs × the
  * milliseconds it ran (floored on the cumulative total), so how often it is settled changes when
- * money moves, never how much. `settleEveryMs` is that cadence: a running lease is settled only
+ * money moves, not how much, with one exception: an end that says the lease stopped earlier (a
+ * task's reported exit, a node found silent) cannot take back time already settled past that
+ * point; a task keeps it billed, a lost node's buyer gets it back as SLA credit from the
+ * provider's earnings, fee included. The less often leases settle, the less of that time there
+ * is (tested both ways). `settleEveryMs` is that cadence: a running lease is settled only
  * once at least that long has passed since its last settlement (absent or 0: at every tick, as
  * every tick journaled before the field existed was, so those journals replay unchanged). The
  * server's ticks carry it (`suanli serve --settle-every`), so replay settles exactly as the live
