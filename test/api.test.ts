@@ -91,7 +91,7 @@ describe.each(adapters)('REST API on $name', (adapter) => {
 
     h.advance(HOUR_MS / 2);
     await h.tick();
-    expect(ok(await buyer.get(`/leases/${leaseId}`)).body.lease.billing).toMatchObject({ chargedFen: '2270' });
+    expect(ok(await buyer.get(`/leases/${leaseId}`)).body.lease.billing).toMatchObject({ chargedFen: '2270', accruedFen: '2270' });
     const ended = ok(await buyer.post(`/leases/${leaseId}/end`)).body;
     expect(ended).toMatchObject({ refundFen: '6810', slaCreditFen: '0', lease: { state: 'ended', endReason: 'buyer' } });
     expect(ok(await buyer.get('/balances')).body).toMatchObject({ cashFen: String(100_000 - 2_270), escrowFen: '0', heldFen: '0', display: { cash: '¥977.30' } });
@@ -367,6 +367,22 @@ describe.each(adapters)('REST API on $name', (adapter) => {
     const bid = await a.post('/bids', { acceleratorIds: [A100], gpus: 1, hours: 1, limitFenPerGpuHour: 2270 });
     expect([bid.status, bid.body.error.code, h.loop.journalSeq]).toEqual([401, 'SESSION_EXPIRED', seq]);
     ok(await h.actor('anon').get('/markets')); // a stale cookie does not break public routes
+  });
+
+  it('a lease shows what it has cost so far between settlements, to both parties', async () => {
+    const { buyer, provider, askId } = await market(h, await h.admin('accrued-admin'), 'accrued', 'cn-shanghai');
+    const placed = ok(await buyer.post('/bids', { acceleratorIds: [A100], regionIds: ['cn-shanghai'], gpus: 2, hours: 1, limitFenPerGpuHour: 2500 }), 201).body;
+    const leaseId: string = placed.leases[0].id;
+    expect(placed.leases[0].billing).toMatchObject({ chargedFen: '0', accruedFen: '0' });
+    h.advance(90_000); // no tick: nothing settled
+    // 2 GPUs × 22.70 CNY/h × 90 s = 1.135 CNY, floored to 1.13
+    for (const who of [buyer, provider]) expect(ok(await who.get(`/leases/${leaseId}`)).body.lease.billing).toMatchObject({ chargedFen: '0', accruedFen: '113' });
+    expect(ok(await buyer.get('/leases')).body.items.find((l: { id: string }) => l.id === leaseId).billing.accruedFen).toBe('113');
+    h.advance(2 * HOUR_MS); // past its end, still no tick: the cost stops at the end
+    expect(ok(await buyer.get(`/leases/${leaseId}`)).body.lease.billing).toMatchObject({ chargedFen: '0', accruedFen: '4540' });
+    await h.tick();
+    expect(ok(await buyer.get(`/leases/${leaseId}`)).body.lease).toMatchObject({ state: 'ended', billing: null });
+    ok(await provider.call('DELETE', `/orders/${askId}`)); // no other test's bid may trade with it
   });
 });
 

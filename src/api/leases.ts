@@ -78,16 +78,18 @@ export const leaseRoutes = newRouter()
   .openapi(list, async (c) => {
     const { user } = identityOf(c);
     const q = c.req.valid('query');
-    const { store, core } = c.get('runtime').ctx;
+    const { store, core, loop } = c.get('runtime').ctx;
     const role = q.role ?? (user.role === 'provider' ? 'provider' : 'buyer');
     const page = await store.listLeases({ userId: user.id, role, ...(q.state ? { state: q.state } : {}), ...pageRequest(q) });
     const att = await attestationsOf(c, page.items);
-    return c.json({ items: page.items.map((l) => presentLease(l, user.id, core, att.get(l.nodeId) ?? null)), nextCursor: page.nextCursor }, 200);
+    const nowMs = loop.now();
+    return c.json({ items: page.items.map((l) => presentLease(l, user.id, core, nowMs, att.get(l.nodeId) ?? null)), nextCursor: page.nextCursor }, 200);
   })
   .openapi(get, async (c) => {
     const lease = await partyLease(c, c.req.valid('param').id);
     const att = await attestationsOf(c, [lease]);
-    return c.json({ lease: presentLease(lease, identityOf(c).user.id, c.get('runtime').ctx.core, att.get(lease.nodeId) ?? null) }, 200);
+    const { core, loop } = c.get('runtime').ctx;
+    return c.json({ lease: presentLease(lease, identityOf(c).user.id, core, loop.now(), att.get(lease.nodeId) ?? null) }, 200);
   })
   .openapi(logs, async (c) => {
     const lease = await partyLease(c, c.req.valid('param').id);
@@ -115,7 +117,7 @@ export const leaseRoutes = newRouter()
           ...lease, state: 'ended', endedAtMs: ended?.type === 'lease_ended' ? ended.atMs : nowMs, endReason: ended?.type === 'lease_ended' ? ended.reason : reason, updatedAtMs: nowMs,
         };
         return {
-          lease: presentLease(row, userId, ctx.core),
+          lease: presentLease(row, userId, ctx.core, nowMs),
           refundFen: billed?.type === 'lease_billed' ? billed.refundFen : '0',
           slaCreditFen: billed?.type === 'lease_billed' ? billed.slaCreditFen : '0',
         };

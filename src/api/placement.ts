@@ -72,6 +72,6 @@ export function placementResponse(rt: Runtime, cmd: PlaceAsk | PlaceBid, markets
     order,
     holdFen: order.holdFen,
     trades: trades.map((t) => presentTrade(t, userId)),
-    leases: [...leases.values()].map((l) => presentLease(l, userId, core)),
+    leases: [...leases.values()].map((l) => presentLease(l, userId, core, nowMs)),
   };
 }

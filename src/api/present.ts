@@ -5,6 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { ExchangeCore } from '../exchange/core.js';
+import { accruedChargeFen } from '../core/lease/lease.js';
 import type { PlaceAsk, PlaceBid } from '../core/market/types.js';
 import type { AttestationVerdict, LeaseRow, NodeAttestationRow, NodeRow, OrderRow, TradeRow, UserRow } from '../store/port.js';
 import type { NodeView } from '../exchange/agent-hub.js';
@@ -184,7 +185,14 @@ export const LeaseSchema = z
     endReason: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
-    billing: z.object({ billedUntil: z.string(), chargedFen: FenSchema }).nullable().openapi({ description: 'while it is being billed: what was settled, up to billedUntil (settled once a minute by default, and at its end)' }),
+    billing: z
+      .object({
+        billedUntil: z.string(),
+        chargedFen: FenSchema.openapi({ description: 'settled: moved from escrow to the provider, up to billedUntil (once a minute by default, and at the end)' }),
+        accruedFen: FenSchema.openapi({ description: 'what it has cost up to now (its end at most), settled or not' }),
+      })
+      .nullable()
+      .openapi({ description: 'while it is being billed' }),
     workload: z
       .record(z.string(), z.unknown())
       .nullable()
@@ -213,14 +221,17 @@ function workloadFor(json: string | null | undefined, isBuyer: boolean): Record<
   return { ...rest, envNames: env !== null && typeof env === 'object' ? Object.keys(env).sort() : [] };
 }
 
-export function presentLease(l: LeaseRow, userId: string, core: ExchangeCore, attestation: AttestationVerdict | null = null): LeaseJson {
+/** A lease as `userId` (its buyer or its provider) sees it at `nowMs` (the loop's clock). */
+export function presentLease(l: LeaseRow, userId: string, core: ExchangeCore, nowMs: number, attestation: AttestationVerdict | null = null): LeaseJson {
   const b = core.leaseBilling(l.id);
   const isBuyer = l.buyerId === userId;
   return {
     id: l.id, tradeId: l.tradeId, nodeId: l.nodeId, market: l.market, role: l.buyerId === userId ? 'buyer' : 'provider', gpuIndices: [...l.gpuIndices],
     priceFenPerGpuHour: l.priceFenPerGpuHour, startAt: iso(l.startMs), endAt: iso(l.endMs), state: l.state, endedAt: isoOrNull(l.endedAtMs),
     endReason: l.endReason, createdAt: iso(l.createdAtMs), updatedAt: iso(l.updatedAtMs),
-    billing: b ? { billedUntil: iso(b.billedUntilMs), chargedFen: (b.settled.cashChargeFen + b.settled.voucherChargeFen).toString() } : null,
+    billing: b
+      ? { billedUntil: iso(b.billedUntilMs), chargedFen: (b.settled.cashChargeFen + b.settled.voucherChargeFen).toString(), accruedFen: accruedChargeFen(b, nowMs).toString() }
+      : null,
     workload: workloadFor(l.workloadJson, isBuyer),
     access: isBuyer ? parsedObject(l.accessJson) : null,
     attestation,

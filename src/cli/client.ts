@@ -372,7 +372,15 @@ const LEASE_COLUMNS: Column<Json>[] = [
   { header: '¥/GPU-HOUR', value: (l) => fen(l['priceFenPerGpuHour']), right: true },
   { header: 'START', value: (l) => when(l['startAt']) },
   { header: 'END', value: (l) => when(l['endAt']) },
-  { header: 'CHARGED', value: (l) => fen((l['billing'] as Json | null | undefined)?.['chargedFen']), right: true },
+  // What it has cost so far (settled or not); an older server sends only what was settled.
+  {
+    header: 'CHARGED',
+    value: (l) => {
+      const b = l['billing'] as Json | null | undefined;
+      return fen(b?.['accruedFen'] ?? b?.['chargedFen']);
+    },
+    right: true,
+  },
 ];
 
 async function placeBid(api: ApiClient, o: BidOpts): Promise<void> {

@@ -125,6 +125,15 @@ function settlement(lease: LeaseBilling, untilMs: number, prefix: string): { tra
   return { transfers: candidates.filter((t) => t.amountFen! > 0n), split };
 }
 
+/**
+ * What the lease has cost up to `nowMs` (capped at its end), settled or not: what `accrue` at
+ * `nowMs` would bring its charge to. Between settlements (the server settles once a minute) this
+ * is what a buyer sees grow by the second.
+ */
+export function accruedChargeFen(lease: LeaseBilling, nowMs: number): bigint {
+  return chargeAt(lease, billableUntil(lease, nowMs));
+}
+
 /** Bills the lease up to `nowMs` (capped at its end). Safe to call as often as wanted. */
 export function accrue(ledger: LedgerApi, lease: LeaseBilling, nowMs: number): OpResult<LeaseBilling> {
   if (lease.state !== 'active') return reject('lease_not_active');
