@@ -330,6 +330,7 @@ describe('orders', () => {
     [['login', '--scopes', 'root'], /Allowed choices/],
     [['serve', '--settle-every', '-5'], /a settlement interval is 0-86400 s/],
     [['serve', '--settle-every', '1.5'], /a settlement interval is 0-86400 s/],
+    [['serve', '--settle-every', ''], /a settlement interval is 0-86400 s/],
     [['serve', '--port', '99999'], /a port is 0-65535/],
   ])('bad flags exit 2 without calling the server: %j', async (args, message) => {
     const r = await cli(args as string[]);

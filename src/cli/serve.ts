@@ -3,8 +3,8 @@
  * PostgreSQL for a postgres:// URL), migrates, replays the journal into the core, seeds an
  * admin (and a demo market unless --no-demo) on an empty journal, ticks the core every second
  * (expiry, lease ends, and billing: each running lease settled once a minute by default, see
- * TickCommand in src/exchange/core.ts), and serves the REST API. SIGINT/SIGTERM: stop ticks, stop accepting, let
- * the loop drain, close the store.
+ * TickCommand in src/exchange/core.ts), and serves the REST API. SIGINT/SIGTERM: stop ticks,
+ * stop accepting, let the loop drain, close the store.
  */
 import { attachAgentEndpoint } from '../api/agent-ws.js';
 import { liveEdges } from '../api/edges.js';
@@ -204,7 +204,10 @@ function heartbeatArg(raw: string): number {
 
 function settleEveryArg(raw: string): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n * 1_000 > MAX_SETTLE_EVERY_MS) throw new InvalidArgumentError('a settlement interval is 0-86400 s (0: every second)');
+  // An empty value (SUANLI_SETTLE_EVERY_S=) is no number, not 0.
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 0 || n * 1_000 > MAX_SETTLE_EVERY_MS) {
+    throw new InvalidArgumentError('a settlement interval is 0-86400 s (0: every second)');
+  }
   return n;
 }
 
