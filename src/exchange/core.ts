@@ -80,7 +80,7 @@ export type EndLeaseCommand = EndLease & { readonly interruptedAtMs?: number };
  * every tick journaled before the field existed was, so those journals replay unchanged). The
  * server's ticks carry it (`suanli serve --settle-every`), so replay settles exactly as the live
  * run did. Settling every second made one ledger transfer per running lease per second, of a fen
- * or two, each a row in the store, a line in statements, and about 0.5 KB of the ledger's memory
+ * or two, each a row in the store, a line in statements, and about 0.4 KB of the ledger's memory
  * for as long as the process runs.
  */
 export interface TickCommand {

@@ -63,7 +63,13 @@ class CommittedTransfer implements Transfer {
 class Stored {
   constructor(
     readonly transfer: Transfer,
-    readonly input: TransferInput,
+    /**
+     * What was asked, for an id's retry to compare against (`sameTransferInput`); null where the
+     * transfer itself compares the same (most transfers: every field given, nothing derived), so
+     * that the ledger, which keeps every transfer for the life of the process, does not also keep
+     * each one's input (about a fifth of its memory per transfer).
+     */
+    readonly input: TransferInput | null,
     /**
      * A pending transfer's state; undefined for any other. Kept with the transfer rather than in a
      * map of its own: creating or resolving a pending (every bid does both) then inserts nothing more.
@@ -266,7 +272,7 @@ export class Ledger implements LedgerApi {
     const timeoutMs = t.timeoutMs ?? 0;
 
     const existing = this.transfers.get(t.id);
-    if (existing !== undefined) return sameTransferInput(existing.input, t) ? 'exists' : 'exists_with_different_fields';
+    if (existing !== undefined) return sameTransferInput(existing.input ?? existing.transfer, t) ? 'exists' : 'exists_with_different_fields';
     // Almost always empty: skip the lookup then.
     if (this.failedIds.size !== 0 && this.failedIds.has(t.id)) return 'id_already_failed';
 
@@ -371,7 +377,8 @@ export class Ledger implements LedgerApi {
       this.clock,
       ++this.seq,
     );
-    this.transfers.set(t.id, new Stored(transfer, t, status));
+    // sameTransferInput compares normalised fields, so a retry that matches the input matches the transfer alike.
+    this.transfers.set(t.id, new Stored(transfer, sameTransferInput(t, transfer) ? null : t, status));
     this.log.push(transfer);
     dr.history.push(transfer);
     cr.history.push(transfer);
