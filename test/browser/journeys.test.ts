@@ -129,6 +129,8 @@ describe('web app (Chromium against suanli serve)', () => {
     const { page } = w;
     await page.goto('/');
     await expect.poll(() => texts(page, '[data-testid=markets-table] tbody tr'), POLL).not.toHaveLength(0);
+    // This page shows no live-feed data: no live-feed dot (it said "reconnecting" here before).
+    expect(await page.locator('span.dot').count()).toBe(0);
     // The rows are the API's markets, with the API's prices.
     const apiMarkets = (await (await fetch(`${serve.url}/api/v1/markets`)).json()) as { items: Market[] };
     const shown = await page.locator('[data-testid=markets-table] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-market')));
@@ -167,6 +169,8 @@ describe('web app (Chromium against suanli serve)', () => {
     // The market page: the book equals the API's, and moves live with a new bid.
     await page.locator(`[data-testid=markets-table] tr[data-market="${MARKET}"] th a`).click();
     await expect.poll(() => page.url(), POLL).toMatch(/\/markets\/nvidia-a100-sxm4-40g%40cn-beijing$/);
+    // Its book and trades come over the live feed: the dot says so.
+    await expect.poll(() => page.locator('span.dot').getAttribute('title'), POLL).toBe('live');
     const bookRows = async () =>
       page.locator('[data-testid=book-table] tbody tr[data-side]').evaluateAll((rows) =>
         rows.map((r) => `${r.getAttribute('data-side')}:${r.getAttribute('data-price')}:${r.getAttribute('data-gpus')}`).sort(),

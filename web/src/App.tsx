@@ -2,7 +2,7 @@
 import { lazy, Suspense, useEffect, type ReactNode } from 'react';
 import { PRICE_UNITS, type PriceUnit } from './format';
 import { useI18n } from './i18n';
-import { useFeedUp } from './live';
+import { useFeedState } from './live';
 import { Link, navigate, useLocation } from './router';
 import { useSession } from './session';
 import { Empty, Loading } from './ui';
@@ -56,7 +56,7 @@ function Header() {
   const { t, lang, setLang, unit, setUnit } = useI18n();
   const { user, logout } = useSession();
   const { path } = useLocation();
-  const up = useFeedUp();
+  const feedState = useFeedState();
   const nav: [string, string][] = [
     ['/', t('navMarkets')],
     ['/capacity', t('navCapacity')],
@@ -92,7 +92,10 @@ function Header() {
         </ul>
       </nav>
       <div className="controls">
-        <span className={`dot ${up ? 'up' : 'down'}`} title={up ? t('live') : t('offline')} aria-hidden="true" />
+        {/* The live feed's state, where the page shows live data (none on a page that needs none). */}
+        {feedState === 'idle' ? null : (
+          <span className={`dot ${feedState === 'live' ? 'up' : 'down'}`} title={feedState === 'live' ? t('live') : t('offline')} aria-hidden="true" />
+        )}
         <label className="inline">
           <span className="sr-only">{t('priceUnit')}</span>
           <select value={unit} onChange={(e) => setUnit(e.target.value as PriceUnit)} aria-label={t('priceUnit')} data-testid="unit-switch">

@@ -19,8 +19,13 @@ class LiveFeed {
   private readonly lastSeq = new Map<string, number>();
   private retryMs = 500;
   private timer: number | null = null;
-  private readonly statusListeners = new Set<(up: boolean) => void>();
+  private readonly statusListeners = new Set<(state: FeedState) => void>();
   up = false;
+
+  /** live: the socket is open; down: a page wants live data and the socket is not open; idle: nothing wants it. */
+  get state(): FeedState {
+    return this.up ? 'live' : this.handlers.size > 0 ? 'down' : 'idle';
+  }
 
   subscribe(channel: string, h: Handler): () => void {
     let set = this.handlers.get(channel);
@@ -43,7 +48,7 @@ class LiveFeed {
     };
   }
 
-  onStatus(f: (up: boolean) => void): () => void {
+  onStatus(f: (state: FeedState) => void): () => void {
     this.statusListeners.add(f);
     return () => this.statusListeners.delete(f);
   }
@@ -55,7 +60,8 @@ class LiveFeed {
 
   private setUp(up: boolean): void {
     this.up = up;
-    for (const f of this.statusListeners) f(up);
+    const state = this.state;
+    for (const f of this.statusListeners) f(state);
   }
 
   private send(msg: object): void {
@@ -105,6 +111,8 @@ class LiveFeed {
   }
 }
 
+export type FeedState = 'live' | 'down' | 'idle';
+
 export const feed = new LiveFeed();
 
 export function useChannel(channel: string | null, h: Handler): void {
@@ -116,8 +124,8 @@ export function useChannel(channel: string | null, h: Handler): void {
   }, [channel]);
 }
 
-export function useFeedUp(): boolean {
-  const [up, setUp] = useState(feed.up);
-  useEffect(() => feed.onStatus(setUp), []);
-  return up;
+export function useFeedState(): FeedState {
+  const [state, setState] = useState(feed.state);
+  useEffect(() => feed.onStatus(setState), []);
+  return state;
 }
