@@ -4,6 +4,7 @@
  * acknowledged order must be there; nothing half-written (every filled bid has its lease); the
  * restarted server replays the journal and checks the ledger sums to zero before it listens.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,10 @@ describe('crash: SIGKILL mid-load, restart, nothing acknowledged lost, nothing h
     const db = join(dir, 'crash.db');
     const first = await startServer(db, true);
     expect(first.admin).not.toBeNull();
+    // One exchange per store: a second server on the same file is refused while the first runs
+    // (and, below, the SIGKILLed first leaves no lock behind: the restart takes it).
+    const twin = spawnSync(process.execPath, [cli, 'serve', '--db', db, '--port', '0', '--no-demo'], { encoding: 'utf8', timeout: 30_000 });
+    expect([twin.status, twin.stderr.trim()]).toEqual([1, `store: another exchange is using this database (its lock ${db}.lock is held); stop it first`]);
     const admin = new Client(first.url);
     expect((await admin.call('POST', '/auth/login', first.admin)).status).toBe(200);
     const provider = new Client(first.url);

@@ -21,11 +21,13 @@ import {
   JournalSequenceError,
   type LeaseRow,
   type NodeRow,
+  openSqliteStore,
   openStore,
   type OrderRow,
   type Page,
   type SessionRow,
   type Store,
+  StoreLockedError,
   type TradeRow,
   type TransferRow,
   type UserRow,
@@ -919,5 +921,38 @@ describe.each(adapters)('store contract: $name', ({ name, setup }) => {
     expect(await store.getOrder('dur-o1')).toEqual(order('dur-o1'));
     const page = await store.accountTransfers({ accountId: 'acct-cash', limit: 500 });
     expect(page.items.find((x) => x.id === 'dur-x1')?.amountFen).toBe(9_007_199_254_740_993n);
+  });
+
+  it('one writer per store: a second store on the same database is refused the writer lock until the first closes', async () => {
+    const first = await openStore(loc.location);
+    const second = await openStore(loc.location);
+    try {
+      await first.lockWriter();
+      await first.lockWriter(); // again on the same store: a no-op
+      const refused = await second.lockWriter().catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(StoreLockedError);
+      expect((refused as StoreLockedError).message).toMatch(/another exchange is using this database/);
+      // Refused, the store still reads: only the lock was refused.
+      expect(await second.lastJournalSeq()).toBe(await first.lastJournalSeq());
+      await first.close();
+      await second.lockWriter();
+      const third = await openStore(loc.location);
+      await expect(third.lockWriter()).rejects.toBeInstanceOf(StoreLockedError);
+      await third.close();
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+});
+
+describe('writer lock of an in-memory SQLite store', () => {
+  it('has nothing to share: every in-memory store takes it', async () => {
+    const a = await openSqliteStore({ file: ':memory:' });
+    const b = await openSqliteStore({ file: ':memory:' });
+    await a.lockWriter();
+    await b.lockWriter();
+    await a.close();
+    await b.close();
   });
 });

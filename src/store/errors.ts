@@ -10,6 +10,18 @@ export class InvalidCursorError extends Error {
 }
 
 /**
+ * Another exchange process (or another store object in this process) holds the store's writer
+ * lock: two command loops on one journal would each build memory the other does not see.
+ */
+export class StoreLockedError extends Error {
+  readonly code = 'STORE_LOCKED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreLockedError';
+  }
+}
+
+/**
  * The journal batch does not continue the stored journal (a gap, a repeat, or a second writer).
  * The command loop must stop: its memory no longer matches the system of record.
  */

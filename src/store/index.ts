@@ -8,7 +8,7 @@ import type { Store } from './port.js';
 import { DEFAULT_SQLITE_FILE, openSqliteStore } from './sqlite/index.js';
 
 export * from './port.js';
-export { InvalidCursorError, JournalSequenceError } from './errors.js';
+export { InvalidCursorError, JournalSequenceError, StoreLockedError } from './errors.js';
 export { DEFAULT_SQLITE_FILE, openSqliteStore } from './sqlite/index.js';
 export { openPostgresStore } from './postgres/index.js';
 

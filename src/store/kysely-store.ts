@@ -41,15 +41,31 @@ import {
 import * as rows from './rows.js';
 import type { Database } from './schema.js';
 
+/** An adapter's writer lock (see Store.lockWriter): `acquire` throws StoreLockedError when it is taken. */
+export interface WriterLock {
+  acquire(): Promise<void>;
+  release(): Promise<void>;
+}
+
 export class KyselyStore implements Store {
   private closed = false;
+  private locked = false;
 
   constructor(
     private readonly db: Kysely<Database>,
     readonly dialect: SqlDialectName,
     /** The adapter's own writer for `commit` (see batch-writer.ts). */
     private readonly writer: BatchWriter,
+    /** Absent: nothing to lock (an in-memory store). */
+    private readonly writerLock?: WriterLock,
   ) {}
+
+  async lockWriter(): Promise<void> {
+    if (this.closed) throw new Error('store: closed');
+    if (this.locked || this.writerLock === undefined) return;
+    await this.writerLock.acquire();
+    this.locked = true;
+  }
 
   async migrate(): Promise<void> {
     await migrateToLatest(this.db, this.dialect);
@@ -61,7 +77,13 @@ export class KyselyStore implements Store {
     try {
       await this.writer.close?.();
     } finally {
-      await this.db.destroy();
+      try {
+        // Once every write is done: another process may take over from here. Before the pool
+        // ends (PostgreSQL's lock holds one of its connections).
+        if (this.locked) await this.writerLock!.release();
+      } finally {
+        await this.db.destroy();
+      }
     }
   }
 

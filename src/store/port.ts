@@ -314,6 +314,13 @@ export interface Store {
   migrate(): Promise<void>;
   /** Writes one batch in one transaction; throws (and writes nothing) on any failure. */
   commit(batch: CommitBatch): Promise<void>;
+  /**
+   * Takes the store's writer lock, held until `close` (or the process ends): one exchange per
+   * store. Throws StoreLockedError while another process, or another store object in this one,
+   * holds it. Taking it again on the same store object is a no-op. A throwaway in-memory SQLite
+   * store has nothing to share and no lock.
+   */
+  lockWriter(): Promise<void>;
 
   /** Entries with seq > afterSeq, ascending; limit 1…MAX_JOURNAL_PAGE_LIMIT. */
   journalAfter(afterSeq: number, limit: number): Promise<readonly JournalEntry[]>;

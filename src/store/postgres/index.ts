@@ -5,7 +5,8 @@
  */
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { KyselyStore } from '../kysely-store.js';
+import { StoreLockedError } from '../errors.js';
+import { KyselyStore, type WriterLock } from '../kysely-store.js';
 import { PostgresBatchWriter } from './batch-writer.js';
 import type { Store } from '../port.js';
 import type { Database } from '../schema.js';
@@ -52,7 +53,51 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return new KyselyStore(db, 'postgres', new PostgresBatchWriter(pool));
+  return new KyselyStore(db, 'postgres', new PostgresBatchWriter(pool), advisoryLock(pool));
+}
+
+/** The writer lock's key: a session advisory lock, per database ('suan', 'li'). */
+const LOCK_KEY: readonly [number, number] = [0x7375616e, 0x6c690000];
+
+/**
+ * The writer lock on PostgreSQL: a session advisory lock (per database) on a connection taken
+ * out of the pool for as long as it is held. The server drops it with that connection, so an
+ * exchange that dies never leaves it behind. If the connection is lost while the exchange runs,
+ * the lock goes with it; the journal check of every commit still refuses a second writer's batch.
+ */
+function advisoryLock(pool: pg.Pool): WriterLock {
+  let held: pg.PoolClient | null = null;
+  return {
+    async acquire() {
+      const client = await pool.connect();
+      let ok = false;
+      try {
+        const r = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1, $2) as locked', [...LOCK_KEY]);
+        ok = r.rows[0]?.locked === true;
+      } catch (err) {
+        client.release(err instanceof Error ? err : true);
+        throw err;
+      }
+      if (!ok) {
+        client.release();
+        throw new StoreLockedError('store: another exchange is using this database (its advisory lock is held); stop it first');
+      }
+      // An idle checked-out client's errors (the server went away) must not crash the process.
+      client.on('error', () => undefined);
+      held = client;
+    },
+    async release() {
+      const client = held;
+      held = null;
+      if (client === null) return;
+      try {
+        await client.query('select pg_advisory_unlock($1, $2)', [...LOCK_KEY]);
+        client.release();
+      } catch (err) {
+        client.release(err instanceof Error ? err : true);
+      }
+    },
+  };
 }
 
 /** The URL without its password, for messages. */

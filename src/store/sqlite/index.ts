@@ -9,7 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
-import { KyselyStore } from '../kysely-store.js';
+import { StoreLockedError } from '../errors.js';
+import { KyselyStore, type WriterLock } from '../kysely-store.js';
 import { SqliteBatchWriter, SqliteThreadWriter, sqlitePragmas } from './batch-writer.js';
 import type { Store } from '../port.js';
 import type { Database } from '../schema.js';
@@ -77,5 +78,36 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(sqlite) }) });
   // An in-memory database is this connection's alone: its writes stay on this thread.
   const writer = inMemory ? new SqliteBatchWriter(sqlite, db) : new SqliteThreadWriter(resolve(file), busyTimeoutMs);
-  return new KyselyStore(db, 'sqlite', writer);
+  return new KyselyStore(db, 'sqlite', writer, inMemory ? undefined : lockFile(`${resolve(file)}.lock`));
+}
+
+/**
+ * The writer lock of a file store: an exclusive transaction held open on a small SQLite file
+ * beside the database (`<file>.lock`). SQLite takes it with the operating system's file locks,
+ * which another process cannot take meanwhile and which go with the process however it ends
+ * (SIGKILL included), so a crashed exchange never leaves a stale lock; another connection of this
+ * process is refused the same way. The file itself stays and means nothing on its own.
+ */
+export function lockFile(path: string): WriterLock {
+  let held: BetterSqlite3.Database | null = null;
+  return {
+    async acquire() {
+      const conn = new BetterSqlite3(path);
+      try {
+        conn.pragma('busy_timeout = 0');
+        conn.exec('begin exclusive');
+      } catch (err) {
+        conn.close();
+        if ((err as { code?: unknown }).code === 'SQLITE_BUSY') {
+          throw new StoreLockedError(`store: another exchange is using this database (its lock ${path} is held); stop it first`);
+        }
+        throw err;
+      }
+      held = conn;
+    },
+    async release() {
+      held?.close(); // closing rolls the empty transaction back and drops the lock
+      held = null;
+    },
+  };
 }
