@@ -91,8 +91,6 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   };
   let stopTrader: () => void = () => undefined;
   try {
-    // One exchange per store: a second one would replay the same journal and then diverge.
-    await store.lockWriter();
     await store.migrate();
     const catalog = { accelerators: listAccelerators(), regions: listRegions() };
     const core = new ExchangeCore(catalog);

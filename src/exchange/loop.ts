@@ -5,8 +5,10 @@
  * in ONE store transaction (group commit). Only then are the callers answered. If the commit
  * fails the process stops (fail-stop): memory is ahead of the store and must not be trusted.
  *
- * At start, `open` rebuilds the core and the projection by replaying the journal, checks that
- * every replayed result matches the recorded one, and checks the ledger and the books.
+ * At start, `open` takes the store's writer lock (one loop per store: a second one would replay
+ * the same journal and then diverge), rebuilds the core and the projection by replaying the
+ * journal, checks that every replayed result matches the recorded one, and checks the ledger and
+ * the books.
  */
 import type { CommitBatch, CommitDeletes, JournalEntry, Store } from '../store/port.js';
 import { MAX_JOURNAL_PAGE_LIMIT } from '../store/port.js';
@@ -99,8 +101,12 @@ export class CommandLoop {
     if (!Number.isSafeInteger(this.maxQueue) || this.maxQueue < 1) throw new RangeError('loop: maxQueue must be a positive integer');
   }
 
-  /** Replays the journal into `core` and `projection`, verifies it, and returns a running loop. */
+  /**
+   * Takes the store's writer lock (StoreLockedError while another loop holds it), replays the
+   * journal into `core` and `projection`, verifies it, and returns a running loop.
+   */
   static async open(core: ExchangeCore, store: Store, projection: Projection, opts: LoopOptions): Promise<CommandLoop> {
+    await store.lockWriter();
     const loop = new CommandLoop(core, store, projection, opts);
     let after = 0;
     for (;;) {

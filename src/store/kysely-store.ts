@@ -61,7 +61,7 @@ export class KyselyStore implements Store {
   ) {}
 
   async lockWriter(): Promise<void> {
-    if (this.closed) throw new Error('store: closed');
+    if (this.closed) throw new Error('store: the store is closed');
     if (this.locked || this.writerLock === undefined) return;
     await this.writerLock.acquire();
     this.locked = true;

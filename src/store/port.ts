@@ -315,8 +315,8 @@ export interface Store {
   /** Writes one batch in one transaction; throws (and writes nothing) on any failure. */
   commit(batch: CommitBatch): Promise<void>;
   /**
-   * Takes the store's writer lock, held until `close` (or the process ends): one exchange per
-   * store. Throws StoreLockedError while another process, or another store object in this one,
+   * Takes the store's writer lock, held until `close` (or the process ends): one command loop
+   * per store (CommandLoop.open takes it). Throws StoreLockedError while another process, or another store object in this one,
    * holds it. Taking it again on the same store object is a no-op. A throwaway in-memory SQLite
    * store has nothing to share and no lock.
    */

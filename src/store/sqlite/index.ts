@@ -88,7 +88,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
  * (SIGKILL included), so a crashed exchange never leaves a stale lock; another connection of this
  * process is refused the same way. The file itself stays and means nothing on its own.
  */
-export function lockFile(path: string): WriterLock {
+function lockFile(path: string): WriterLock {
   let held: BetterSqlite3.Database | null = null;
   return {
     async acquire() {
