@@ -126,10 +126,6 @@ async function measure(open: RunOne): Promise<{ report: StoreReport; last: { bat
   return { report: { batched, oneByOne, ratio: round(batched / oneByOne, 1), rounds }, last };
 }
 
-/**
- * Executes a run's captured plans on a fresh database file (schema from the migrations) the way
- * the writer thread does, one transaction per batch; orders/s over the timed batches only.
- */
 /** Writes a run's captured batches through a fresh store's commit, one after another; orders/s over the timed batches only. */
 async function storeAlone(store: Store, captured: Captured): Promise<number> {
   try {
@@ -143,6 +139,10 @@ async function storeAlone(store: Store, captured: Captured): Promise<number> {
   }
 }
 
+/**
+ * Executes a run's captured plans on a fresh database file (schema from the migrations) the way
+ * the writer thread does, one transaction per batch; orders/s over the timed batches only.
+ */
 async function sqliteAlone(file: string, captured: Captured): Promise<number> {
   const schema = await openSqliteStore({ file });
   await schema.migrate();
@@ -162,15 +162,20 @@ async function sqliteAlone(file: string, captured: Captured): Promise<number> {
   }
 }
 
+/** The store alone on both runs of the last round (`alone` writes one run's batches on a fresh database). */
+async function floorOf(report: StoreReport, last: { batched: Captured; oneByOne: Captured }, alone: (c: Captured) => Promise<number>): Promise<StoreFloor> {
+  const batched = await alone(last.batched);
+  const oneByOne = await alone(last.oneByOne);
+  return { batched, oneByOne, boundOnRatio: round(batched / report.oneByOne, 1) };
+}
+
 async function main(): Promise<void> {
   const report: Record<string, StoreReport> = {};
   const dir = mkdtempSync(join(tmpdir(), 'suanli-ingest-'));
   try {
     let n = 0;
     const { report: sqlite, last } = await measure((maxBatch, count, capture) => run(() => openSqliteStore({ file: join(dir, `run${++n}.db`) }), maxBatch, count, capture));
-    const batched = await sqliteAlone(join(dir, 'alone-batched.db'), last.batched);
-    const oneByOne = await sqliteAlone(join(dir, 'alone-single.db'), last.oneByOne);
-    sqlite.floor = { batched, oneByOne, boundOnRatio: round(batched / sqlite.oneByOne, 1) };
+    sqlite.floor = await floorOf(sqlite, last, (captured) => sqliteAlone(join(dir, `alone${++n}.db`), captured));
     report.sqlite = sqlite;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -184,17 +189,14 @@ async function main(): Promise<void> {
         await db.drop();
       }
     });
-    const alone = async (captured: Captured): Promise<number> => {
+    postgres.floor = await floorOf(postgres, last, async (captured) => {
       const db = await createTestDatabase();
       try {
         return await storeAlone(await openPostgresStore({ url: db.url }), captured);
       } finally {
         await db.drop();
       }
-    };
-    const batched = await alone(last.batched);
-    const oneByOne = await alone(last.oneByOne);
-    postgres.floor = { batched, oneByOne, boundOnRatio: round(batched / postgres.oneByOne, 1) };
+    });
     report.postgres = postgres;
   }
   if (json) {
