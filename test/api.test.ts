@@ -10,6 +10,7 @@ import { startServer } from '../src/cli/serve.js';
 import type { Store } from '../src/store/index.js';
 import { type Actor, FAST_ARGON2, type Harness, ok, openHarness } from './support/api-harness.js';
 import { ACTOR_ORDER, type ActorName, type Fixture, MATRIX } from './support/api-matrix.js';
+import { waitFor } from './support/processes.js';
 import { storeAdapters } from './support/stores.js';
 
 const A100 = 'nvidia-a100-sxm4-40g';
@@ -432,11 +433,6 @@ describe('suanli serve', () => {
 });
 
 describe('suanli serve: lease settlement', () => {
-  const until = async (what: () => boolean): Promise<void> => {
-    for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
-    expect(what()).toBe(true);
-  };
-
   it('its ticks settle each running lease once per --settle-every, and replay keeps that', async () => {
     const file = join(dir(), 'settle.db');
     let now = Date.UTC(2026, 0, 1);
@@ -459,7 +455,7 @@ describe('suanli serve: lease settlement', () => {
       expect(loop.core.leaseBilling('l1')!.billedUntilMs).toBe(startMs);
       expect(loop.journalSeq).toBe(seq); // ticks that change nothing are not journaled
       now = startMs + 60_000;
-      await until(() => loop.core.leaseBilling('l1')!.billedUntilMs === startMs + 60_000);
+      await waitFor('the settlement at 60 s', () => (loop.core.leaseBilling('l1')!.billedUntilMs === startMs + 60_000 ? true : undefined), 2_000, 10);
     } finally {
       await server.close();
     }

@@ -43,6 +43,28 @@ const bid3x2h = (now = T0): PlaceBid => ({
   type: 'placeBid', now, orderId: 'b1', buyerId: 'buyer', acceleratorIds: [A100], quantity: { kind: 'gpus', gpus: 3 }, hours: 2, limitFen: 2500,
 });
 
+type Run = ReturnType<typeof setup>;
+const MONEY_ACCOUNTS = [accountIds.escrow('buyer'), accountIds.cash('buyer'), accountIds.earnings('prov'), accountIds.fees];
+
+/** Every account `bid3x2h` moves money between holds the same in both runs. */
+function expectSameMoney(a: Run, b: Run): void {
+  for (const id of MONEY_ACCOUNTS) expect(bal(a.core, id)).toBe(bal(b.core, id));
+}
+
+/** The 3-GPU lease ticked every second for `seconds`, settled at every tick and once a minute. */
+function everyTickAndPerMinute(seconds: number): { every: Run; cadence: Run } {
+  const every = setup([bid3x2h()]);
+  const cadence = setup([bid3x2h()]);
+  for (let s = 1; s <= seconds; s++) {
+    every.run({ type: 'tick', now: T0 + s * 1_000 });
+    cadence.run({ type: 'tick', now: T0 + s * 1_000, settleEveryMs: 60_000 });
+  }
+  return { every, cadence };
+}
+
+/** Accounts with their balances and holds, as text (bigints as decimal strings). */
+const accountsJson = (core: ExchangeCore): string => JSON.stringify(core.ledger.listAccounts(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+
 describe('exchange core: engine and ledger together', () => {
   it('a 3-GPU lease at 22.70 CNY/GPU-hour for 2 h costs exactly 136.20 CNY, fee 5% split exactly', () => {
     const { core, run } = setup();
@@ -66,9 +88,7 @@ describe('exchange core: engine and ledger together', () => {
     a.run({ type: 'tick', now: T0 + 2 * H });
     const b = setup([bid3x2h()]);
     for (let m = 1; m <= 120; m++) b.run({ type: 'tick', now: T0 + m * 60_000 });
-    for (const id of [accountIds.escrow('buyer'), accountIds.cash('buyer'), accountIds.earnings('prov'), accountIds.fees]) {
-      expect(bal(a.core, id)).toBe(bal(b.core, id));
-    }
+    expectSameMoney(a, b);
   });
 
   it('ticks every second with a one-minute cadence settle each lease once a minute, and end with the same money', () => {
@@ -90,44 +110,30 @@ describe('exchange core: engine and ledger together', () => {
     expect(settledAt).toEqual(Array.from({ length: 119 }, (_, k) => (k + 1) * 60));
     // 7,842 transfers against 240 (two per settlement, and the closing ones).
     expect(transfersEveryTick).toBeGreaterThan(30 * transfersPerMinute);
-    for (const id of [accountIds.escrow('buyer'), accountIds.cash('buyer'), accountIds.earnings('prov'), accountIds.fees]) {
-      expect(bal(perMinute.core, id)).toBe(bal(everyTick.core, id));
-    }
+    expectSameMoney(perMinute, everyTick);
     expect(bal(perMinute.core, accountIds.earnings('prov'))).toBe(12_939n);
   });
 
   it('between settlements a lease is not billed, and ending it early still bills to the millisecond', () => {
-    const every = setup([bid3x2h()]);
-    const cadence = setup([bid3x2h()]);
-    for (let s = 1; s <= 90; s++) {
-      every.run({ type: 'tick', now: T0 + s * 1_000 });
-      cadence.run({ type: 'tick', now: T0 + s * 1_000, settleEveryMs: 60_000 });
-    }
+    const { every, cadence } = everyTickAndPerMinute(90);
     // 90 s in: the cadence run settled once, at 60 s.
     expect(cadence.core.leaseBilling('l1')!.billedUntilMs).toBe(T0 + 60_000);
     const end = T0 + 90_500;
     for (const x of [every, cadence]) expect(x.run({ type: 'endLease', now: end, leaseId: 'l1', reason: 'buyer' }).ok).toBe(true);
     // 3 GPUs × 22.70 CNY/h × 90.5 s = 1.712 CNY, floored to 1.71; both runs end identically.
     expect(bal(cadence.core, accountIds.earnings('prov')) + bal(cadence.core, accountIds.fees)).toBe(171n);
-    for (const id of [accountIds.escrow('buyer'), accountIds.cash('buyer'), accountIds.earnings('prov'), accountIds.fees]) {
-      expect(bal(cadence.core, id)).toBe(bal(every.core, id));
-    }
+    expectSameMoney(cadence, every);
   });
 
   it('a node lost between settlements: the buyer ends the same at any cadence; the platform takes no fee on downtime it never billed', () => {
-    const every = setup([bid3x2h()]);
-    const cadence = setup([bid3x2h()]);
-    for (let s = 1; s <= 100; s++) {
-      every.run({ type: 'tick', now: T0 + s * 1_000 });
-      cadence.run({ type: 'tick', now: T0 + s * 1_000, settleEveryMs: 60_000 });
-    }
+    const { every, cadence } = everyTickAndPerMinute(100);
     // Silent since 70 s, found at 100 s: every-tick settling had billed the 30 s of downtime.
     for (const x of [every, cadence]) {
       expect(x.run({ type: 'endLease', now: T0 + 100_000, leaseId: 'l1', reason: 'node_lost', interruptedAtMs: T0 + 70_000 }).ok).toBe(true);
     }
-    const buyerPaid = (x: typeof every): bigint => 100_000n - bal(x.core, accountIds.cash('buyer'));
+    const buyerPaid = (x: Run): bigint => 100_000n - bal(x.core, accountIds.cash('buyer'));
     expect(buyerPaid(cadence)).toBe(buyerPaid(every));
-    const net = (x: typeof every): bigint => bal(x.core, accountIds.earnings('prov')) + bal(x.core, accountIds.fees);
+    const net = (x: Run): bigint => bal(x.core, accountIds.earnings('prov')) + bal(x.core, accountIds.fees);
     expect(net(cadence)).toBe(net(every));
     // The fee on the billed downtime (5% of 30 s) stayed with the platform and came out of the
     // provider's earnings through the credit; at a one-minute cadence it was never billed.
@@ -136,17 +142,12 @@ describe('exchange core: engine and ledger together', () => {
   });
 
   it('a task whose exit is reported late: time settled past the exit stays billed, so the less often leases settle, the closer the bill is to the exit', () => {
-    const every = setup([bid3x2h()]);
-    const cadence = setup([bid3x2h()]);
-    for (let s = 1; s <= 100; s++) {
-      every.run({ type: 'tick', now: T0 + s * 1_000 });
-      cadence.run({ type: 'tick', now: T0 + s * 1_000, settleEveryMs: 60_000 });
-    }
+    const { every, cadence } = everyTickAndPerMinute(100);
     // Exited at 70 s, reported at 100 s.
     for (const x of [every, cadence]) {
       expect(x.run({ type: 'endLease', now: T0 + 100_000, leaseId: 'l1', reason: 'job_exited', interruptedAtMs: T0 + 70_000 }).ok).toBe(true);
     }
-    const paid = (x: typeof every): bigint => 100_000n - bal(x.core, accountIds.cash('buyer'));
+    const paid = (x: Run): bigint => 100_000n - bal(x.core, accountIds.cash('buyer'));
     expect(paid(every)).toBe((2270n * 3n * 100_000n) / 3_600_000n); // settled up to 100 s: never runs backwards
     expect(paid(cadence)).toBe((2270n * 3n * 70_000n) / 3_600_000n); // settled up to 60 s, billed to the exit
   });
@@ -201,10 +202,10 @@ describe('exchange core: engine and ledger together', () => {
 
   it.each([-1, 1.5, 86_400_001, Number.NaN])('a tick with settleEveryMs %s is refused with INVALID_TICK and changes nothing', (bad) => {
     const { core, run } = setup([bid3x2h()]);
-    const before = JSON.stringify(core.ledger.listAccounts(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    const before = accountsJson(core);
     const r = run({ type: 'tick', now: T0 + 2 * H, settleEveryMs: bad });
     expect(r).toMatchObject({ ok: false, code: 'INVALID_TICK', events: [], transfers: [] });
-    expect(JSON.stringify(core.ledger.listAccounts(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v))).toBe(before);
+    expect(accountsJson(core)).toBe(before);
     expect(core.leaseBilling('l1')).toBeDefined(); // the term is over, but the refused tick did not end it
   });
 
