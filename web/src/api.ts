@@ -132,8 +132,8 @@ export interface Lease {
   endReason: string | null;
   createdAt: string;
   updatedAt: string;
-  /** chargedFen: settled so far; accruedFen: what it has cost up to now (older servers send no accruedFen). */
-  billing: { billedUntil: string; chargedFen: string; accruedFen?: string } | null;
+  /** chargedFen: settled so far; accruedFen: what it has cost up to now, settled or not. */
+  billing: { billedUntil: string; chargedFen: string; accruedFen: string } | null;
   /** How to reach the leased machine (agent nodes), when the exchange provides it. */
   access?: LeaseAccess | null;
   attestation?: 'verified' | 'unverified' | 'mismatch' | null;

@@ -20,7 +20,7 @@ class LiveFeed {
   private retryMs = 500;
   private timer: number | null = null;
   private readonly statusListeners = new Set<(state: FeedState) => void>();
-  up = false;
+  private up = false;
 
   /** live: the socket is open; down: a page wants live data and the socket is not open; idle: nothing wants it. */
   get state(): FeedState {

@@ -165,7 +165,7 @@ export function LeasesTable({ leases, onEnded }: { leases: Lease[]; onEnded?: ()
               <td>{formatTime(l.startAt, lang)}</td>
               <td>{formatTime(l.endedAt ?? l.endAt, lang)}</td>
               <td>{l.state}{l.endReason ? ` (${l.endReason})` : ''}</td>
-              <td className="r">{formatFen(l.billing?.accruedFen ?? l.billing?.chargedFen ?? null)}</td>
+              <td className="r">{formatFen(l.billing?.accruedFen ?? null)}</td>
               <td>
                 {l.state === 'active' || l.state === 'pending' || l.state === 'provisioning' ? (
                   <button type="button" onClick={() => void end(l)} aria-label={`${t('endEarly')} ${l.id}`}>

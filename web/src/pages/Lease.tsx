@@ -122,7 +122,7 @@ function LeaseBody({ id }: { id: string }) {
                   </dd>
                 </div>
               ) : null}
-              <div><dt>{t('charged')}</dt><dd>{formatFen(l.billing?.accruedFen ?? l.billing?.chargedFen ?? null)}</dd></div>
+              <div><dt>{t('charged')}</dt><dd>{formatFen(l.billing?.accruedFen ?? null)}</dd></div>
             </dl>
             {l.role === 'buyer' ? <LeasesTable leases={[l]} onEnded={lease.reload} /> : null}
           </Section>
